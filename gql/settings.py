@@ -1,0 +1,134 @@
+"""The one settings object, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = ".data"
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value we cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None = None
+    clamd: str | None = None
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    jwt_secret: str = field(default="", repr=False)
+    allowed_origins: tuple[str, ...] = ()
+    env: str = "development"
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_attachments: int = 10
+    max_page_size: int = 100
+    max_query_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_query_cost: int = 50_000
+    max_subscriptions_per_connection: int = 10
+    subscriber_queue_size: int = 1000
+    ws_keepalive_seconds: float = 15.0
+    scan_max_attempts: int = 8
+    scan_timeout_seconds: float = 60.0
+    rate_limit_user_per_minute: int = 120
+    rate_limit_account_per_minute: int = 1200
+    rate_limit_upload_bytes_per_minute: int = 500 * 1024 * 1024
+    metrics_token: str | None = field(default=None, repr=False)
+    public_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Largest HTTP body accepted: every attachment at its limit plus room for the form."""
+        return self.max_attachments * self.max_attachment_bytes + 1024 * 1024
+
+    def tortoise_config(self) -> dict[str, Any]:
+        return tortoise_config(self.database_url)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("LIAISON_DATA_DIR") or DEFAULT_DATA_DIR)
+        database_url = env.get("LIAISON_DATABASE_URL") or f"sqlite://{data_dir / 'liaison.db'}"
+        liaison_env = env.get("LIAISON_ENV", "development")
+        if liaison_env not in ("development", "production", "test"):
+            raise SettingsError("LIAISON_ENV must be development, production or test")
+        secret = env.get("LIAISON_JWT_SECRET", "")
+        if not secret:
+            if liaison_env == "production":
+                raise SettingsError("LIAISON_JWT_SECRET is required in production")
+            secret = _dev_secret(data_dir)
+        return cls(
+            database_url=database_url,
+            redis_url=env.get("LIAISON_REDIS_URL") or None,
+            clamd=env.get("LIAISON_CLAMD") or None,
+            data_dir=data_dir,
+            jwt_secret=secret,
+            allowed_origins=_list(env, "LIAISON_ALLOWED_ORIGINS"),
+            env=liaison_env,
+            max_attachment_bytes=_int(env, "LIAISON_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
+            max_query_cost=_int(env, "LIAISON_MAX_QUERY_COST", 50_000),
+            rate_limit_user_per_minute=_int(env, "LIAISON_RATE_LIMIT_USER_PER_MINUTE", 120),
+            rate_limit_account_per_minute=_int(env, "LIAISON_RATE_LIMIT_ACCOUNT_PER_MINUTE", 1200),
+            rate_limit_upload_bytes_per_minute=_int(
+                env, "LIAISON_RATE_LIMIT_UPLOAD_BYTES_PER_MINUTE", 500 * 1024 * 1024
+            ),
+            scan_max_attempts=_int(env, "LIAISON_SCAN_MAX_ATTEMPTS", 8),
+            metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
+            public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
+        )
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A development secret kept beside the SQLite file, so tokens survive restarts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "dev-jwt-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite://"):
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "liaison": {
+                "models": ["models"],
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }

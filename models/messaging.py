@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from models.accounts import Account, User
+from models.enums import AccountKind, EventKind, PartnershipStatus, ScanStatus
+
+
+class Partnership(Model):
+    id = fields.UUIDField(primary_key=True)
+    brand: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="brand_partnerships", on_delete=fields.CASCADE
+    )
+    partner: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="partner_partnerships", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(PartnershipStatus, max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "partnerships"
+        unique_together = (("brand", "partner"),)
+        indexes = (
+            Index(fields=("brand_id", "status", "created_at")),
+            Index(fields=("partner_id", "status")),
+        )
+
+
+class Conversation(Model):
+    id = fields.UUIDField(primary_key=True)
+    partnership: fields.OneToOneRelation[Partnership] = fields.OneToOneField(
+        "liaison.Partnership", related_name="conversation", on_delete=fields.CASCADE
+    )
+    brand: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="brand_conversations", on_delete=fields.CASCADE
+    )
+    partner: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="partner_conversations", on_delete=fields.CASCADE
+    )
+    started_by = fields.CharEnumField(AccountKind, max_length=16)
+    last_seq = fields.IntField(default=0)
+    last_message_id = fields.UUIDField(null=True)
+    last_message_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "conversations"
+
+
+class Participant(Model):
+    """One side's view of a conversation: read position, archived flag, inbox order."""
+
+    id = fields.BigIntField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "liaison.Conversation", related_name="participants", on_delete=fields.CASCADE
+    )
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="participations", on_delete=fields.CASCADE
+    )
+    counterpart: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="counterpart_participations", on_delete=fields.CASCADE
+    )
+    last_read_seq = fields.IntField(default=0)
+    archived = fields.BooleanField(default=False)
+    last_activity_at = fields.DatetimeField()
+
+    class Meta:
+        table = "participants"
+        unique_together = (("conversation", "account"),)
+        indexes = (
+            Index(fields=("account_id", "archived", "last_activity_at", "conversation_id")),
+        )
+
+
+class Message(Model):
+    id = fields.UUIDField(primary_key=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "liaison.Conversation", related_name="messages", on_delete=fields.CASCADE
+    )
+    seq = fields.IntField()
+    body = fields.TextField()
+    sender_user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "liaison.User", related_name="messages", on_delete=fields.RESTRICT
+    )
+    sender_account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="sent_messages", on_delete=fields.CASCADE
+    )
+    client_message_id = fields.CharField(max_length=255, null=True)
+    # Digest of what the client asked to send, to tell a retry from a conflicting reuse.
+    request_digest = fields.CharField(max_length=64)
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "messages"
+        unique_together = (("conversation", "seq"), ("sender_user", "client_message_id"))
+        indexes = (Index(fields=("sender_account_id", "sent_at")),)
+
+
+class Attachment(Model):
+    id = fields.UUIDField(primary_key=True)
+    message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
+        "liaison.Message", related_name="attachments", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    filename = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=100)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    storage_key = fields.CharField(max_length=200, unique=True)
+    scan_status = fields.CharEnumField(ScanStatus, max_length=16, default=ScanStatus.PENDING)
+    scan_attempts = fields.IntField(default=0)
+    scan_detail = fields.CharField(max_length=500, null=True)
+    scanned_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attachments"
+        unique_together = (("message", "position"),)
+        indexes = (Index(fields=("scan_status", "created_at")),)
+
+
+class Event(Model):
+    """The durable record of a live event, one row per audience account.
+
+    `seq` is the account's own gap-free position: it is the subscription cursor.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "liaison.Account", related_name="events", on_delete=fields.CASCADE
+    )
+    seq = fields.BigIntField()
+    kind = fields.CharEnumField(EventKind, max_length=32)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "liaison.Conversation", related_name="events", on_delete=fields.CASCADE
+    )
+    message_id = fields.UUIDField(null=True)
+    attachment_id = fields.UUIDField(null=True)
+    reader_account_id = fields.UUIDField(null=True)
+    last_read_seq = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "events"
+        unique_together = (("account", "seq"),)
