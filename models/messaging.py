@@ -63,6 +63,8 @@ class Participant(Model):
     counterpart: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "liaison.Account", related_name="counterpart_participations", on_delete=fields.CASCADE
     )
+    # Copy of the conversation's last seq, so unread = last_seq - last_read_seq on one row.
+    last_seq = fields.IntField(default=0)
     last_read_seq = fields.IntField(default=0)
     archived = fields.BooleanField(default=False)
     last_activity_at = fields.DatetimeField()

@@ -78,6 +78,7 @@ class Migration(migrations.Migration):
                 ('conversation', fields.ForeignKeyField('liaison.Conversation', source_field='conversation_id', db_constraint=True, to_field='id', related_name='participants', on_delete=OnDelete.CASCADE)),
                 ('account', fields.ForeignKeyField('liaison.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='participations', on_delete=OnDelete.CASCADE)),
                 ('counterpart', fields.ForeignKeyField('liaison.Account', source_field='counterpart_id', db_constraint=True, to_field='id', related_name='counterpart_participations', on_delete=OnDelete.CASCADE)),
+                ('last_seq', fields.IntField(default=0)),
                 ('last_read_seq', fields.IntField(default=0)),
                 ('archived', fields.BooleanField(default=False)),
                 ('last_activity_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
