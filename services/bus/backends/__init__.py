@@ -1,0 +1,1 @@
+"""Event bus backends: `memory` for one process, `redis` for many."""
