@@ -105,7 +105,7 @@ class RedisBus:
                 self._subscribed.clear()
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.reset()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
