@@ -1,0 +1,159 @@
+"""Attachment bytes, stored behind a small ``BlobStore`` interface.
+
+An upload is first *staged* (streamed into a temp file while its size and SHA-256 are
+computed), then validated by the caller, then *committed* (atomically moved under a generated
+key) or *discarded*. Invariants:
+
+- Bytes are moved in ``CHUNK``-sized pieces and file I/O runs off the event loop; no blob is
+  ever held whole in memory.
+- Staging stops reading as soon as more than ``max_bytes`` have arrived, deletes what it
+  wrote and raises ``AttachmentRejected("ATTACHMENT_TOO_LARGE")``; a failed or cancelled stage
+  leaves no temp file behind.
+- Storage keys are ``xx/yy/<32 hex>`` from ``uuid4``, never derived from user input; any other
+  key is refused by ``path()``, so no key can name a file outside the store's root.
+- A committed blob is complete: it is fsync'ed before an atomic ``os.replace`` into place and
+  the directory entry is fsync'ed after, so a reader sees all of it or nothing.
+- Temp files live in ``root/tmp/``, on the same filesystem as the blobs (rename is atomic);
+  ``sweep_tmp`` removes ones abandoned by a crashed process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from services.errors import AttachmentRejected
+
+CHUNK = 64 * 1024
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
+
+
+class SupportsAsyncRead(Protocol):
+    """Anything with an async ``read(size)``, such as Starlette's ``UploadFile``."""
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class StagedBlob:
+    """An upload written to a temp file, not yet committed."""
+
+    tmp_path: Path
+    size: int
+    sha256: str
+
+
+class BlobStore(Protocol):
+    async def stage(self, source: SupportsAsyncRead, *, max_bytes: int) -> StagedBlob: ...
+    async def commit(self, staged: StagedBlob) -> str: ...
+    async def discard(self, staged: StagedBlob) -> None: ...
+    async def delete(self, key: str) -> None: ...
+    def path(self, key: str) -> Path: ...
+    def open_chunks(self, key: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]: ...
+    async def sweep_tmp(self, older_than_seconds: float) -> int: ...
+
+
+class LocalBlobStore:
+    """Blobs as files under ``root`` (``LIAISON_DATA_DIR/blobs`` or similar)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp_dir = root / "tmp"
+
+    async def stage(self, source: SupportsAsyncRead, *, max_bytes: int) -> StagedBlob:
+        tmp_path, file = await asyncio.to_thread(self._create_tmp)
+        digest, size = hashlib.sha256(), 0
+        try:
+            while chunk := await source.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise AttachmentRejected(
+                        "ATTACHMENT_TOO_LARGE", f"File is larger than {max_bytes} bytes."
+                    )
+                await asyncio.to_thread(_write, file, digest, chunk)
+            await asyncio.to_thread(_flush, file)
+        except BaseException:
+            file.close()
+            tmp_path.unlink(missing_ok=True)
+            raise
+        return StagedBlob(tmp_path=tmp_path, size=size, sha256=digest.hexdigest())
+
+    async def commit(self, staged: StagedBlob) -> str:
+        hex_id = uuid.uuid4().hex
+        key = f"{hex_id[:2]}/{hex_id[2:4]}/{hex_id}"
+        await asyncio.to_thread(_move_into_place, staged.tmp_path, self.path(key))
+        return key
+
+    async def discard(self, staged: StagedBlob) -> None:
+        await asyncio.to_thread(staged.tmp_path.unlink, missing_ok=True)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+    def path(self, key: str) -> Path:
+        """The file holding ``key``; raises ``ValueError`` for anything not a generated key."""
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"invalid storage key {key!r}")
+        return self.root / key
+
+    async def open_chunks(self, key: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+        """Stream a committed blob; ``FileNotFoundError`` on first iteration if it is gone."""
+        file = await asyncio.to_thread(self.path(key).open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(file.read, chunk_size):
+                yield chunk
+        finally:
+            file.close()
+
+    async def sweep_tmp(self, older_than_seconds: float) -> int:
+        """Delete temp files not modified for ``older_than_seconds``; return how many."""
+        return await asyncio.to_thread(self._sweep, time.time() - older_than_seconds)
+
+    def _create_tmp(self) -> tuple[Path, BinaryIO]:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="stage-", suffix=".part")
+        return Path(name), os.fdopen(fd, "wb")
+
+    def _sweep(self, cutoff: float) -> int:
+        removed = 0
+        if not self.tmp_dir.is_dir():
+            return 0
+        for entry in self.tmp_dir.iterdir():
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+                    removed += 1
+            except FileNotFoundError:  # finished or swept concurrently
+                continue
+        return removed
+
+
+def _write(file: BinaryIO, digest: hashlib._Hash, chunk: bytes) -> None:
+    file.write(chunk)
+    digest.update(chunk)
+
+
+def _flush(file: BinaryIO) -> None:
+    file.flush()
+    os.fsync(file.fileno())
+    file.close()
+
+
+def _move_into_place(source: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, dest)
+    for directory in (dest.parent, dest.parent.parent):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
