@@ -46,3 +46,17 @@ class InvalidInput(DomainError):
 class AttachmentRejected(InvalidInput):
     """An upload refused with ``ATTACHMENT_TYPE_NOT_ALLOWED``, ``ATTACHMENT_TOO_LARGE``
     or ``TOO_MANY_ATTACHMENTS``."""
+
+
+class Unauthenticated(DomainError):
+    """No usable credentials: absent, malformed, forged or expired token, or unknown user."""
+
+    code = "UNAUTHENTICATED"
+
+
+class InvalidCursor(DomainError):
+    code = "INVALID_CURSOR"
+
+
+class IdempotencyConflict(DomainError):
+    code = "IDEMPOTENCY_CONFLICT"

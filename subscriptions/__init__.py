@@ -1,0 +1,3 @@
+from subscriptions.inbox import Subscription
+
+__all__ = ["Subscription"]

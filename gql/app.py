@@ -1,0 +1,56 @@
+"""The Starlette application: routes, middleware and a lifespan that owns connections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from tortoise import Tortoise
+
+from gql.limits import BodyLimitMiddleware
+from gql.runtime import Runtime
+from gql.schema import build_schema
+from gql.settings import Settings
+from gql.view import LiaisonGraphQL
+
+log = logging.getLogger("liaison.app")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    rt = Runtime.build(settings)
+    graphql = LiaisonGraphQL(rt, schema=build_schema(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Lifespan runs in its own task under uvicorn: requests need the global fallback.
+        await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
+        await rt.bus.start()
+        await rt.scans.start()  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            await rt.scans.stop()  # type: ignore[attr-defined]
+            await rt.bus.stop()
+            await Tortoise.close_connections()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+        ],
+        middleware=[Middleware(BodyLimitMiddleware, multipart_limit=settings.max_request_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.rt = rt
+    return app

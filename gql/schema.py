@@ -1,0 +1,108 @@
+"""Schema assembly: root types, permissions, limits and caches."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.schema.config import StrawberryConfig
+
+from gql.permissions import requires
+from gql.settings import Settings
+from gql.types.accounts import Viewer
+from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
+from gql.types.inputs import (
+    AcceptMessagingTermsPayload,
+    AssignRolePayload,
+    CreateRolePayload,
+    MarkConversationReadPayload,
+    SendMessagePayload,
+    SetConversationArchivedPayload,
+)
+from models import Permission
+from resolvers import mutations, queries
+from subscriptions import Subscription
+
+
+@strawberry.type
+class Query:
+    viewer: Viewer = strawberry.field(resolver=queries.viewer)
+    partners: PartnershipConnection = strawberry.field(
+        resolver=queries.partners,
+        extensions=requires(Permission.PARTNERS_VIEW),
+        description="The viewer's brand's partnerships, by partner name. Brand users only.",
+    )
+    inbox: ConversationConnection = strawberry.field(
+        resolver=queries.inbox, extensions=requires(Permission.MESSAGING)
+    )
+    conversation: Conversation | None = strawberry.field(
+        resolver=queries.conversation, extensions=requires(Permission.MESSAGING)
+    )
+
+
+@strawberry.type
+class Mutation:
+    send_message: SendMessagePayload = strawberry.mutation(
+        resolver=mutations.send_message, extensions=requires(Permission.MESSAGING)
+    )
+    mark_conversation_read: MarkConversationReadPayload = strawberry.mutation(
+        resolver=mutations.mark_conversation_read, extensions=requires(Permission.MESSAGING)
+    )
+    set_conversation_archived: SetConversationArchivedPayload = strawberry.mutation(
+        resolver=mutations.set_conversation_archived, extensions=requires(Permission.MESSAGING)
+    )
+    accept_messaging_terms: AcceptMessagingTermsPayload = strawberry.mutation(
+        resolver=mutations.accept_messaging_terms
+    )
+    create_role: CreateRolePayload = strawberry.mutation(
+        resolver=mutations.create_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+    assign_role: AssignRolePayload = strawberry.mutation(
+        resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Mask unexpected exceptions; keep our coded errors and GraphQL's own validation errors."""
+    original = error.original_error
+    if original is None:
+        return False
+    if isinstance(original, GraphQLError):
+        return False
+    return not (error.extensions and "code" in error.extensions)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[type[SchemaExtension] | SchemaExtension] = [
+        MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
+        ParserCache(maxsize=1000),
+        ValidationCache(maxsize=1000),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        MaxTokensLimiter(max_token_count=settings.max_tokens),
+    ]
+    if not settings.development:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def print_schema_sdl() -> str:
+    from strawberry.printer import print_schema
+
+    return print_schema(build_schema(Settings(database_url="sqlite://:memory:"))) + "\n"

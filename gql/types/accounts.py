@@ -1,0 +1,89 @@
+"""Viewer, User, Role, Account."""
+
+from __future__ import annotations
+
+
+import strawberry
+
+from gql.context import Info
+from gql.types.enums import AccountKind, Permission
+from models import Account as AccountRow
+from models import Role as RoleRow
+from models import User as UserRow
+from services.accounts import terms_accepted
+from services.auth import parse_permissions
+
+
+@strawberry.type
+class Account:
+    id: strawberry.ID
+    name: str
+    kind: AccountKind
+    messaging_terms_accepted: bool
+
+    @classmethod
+    def from_row(cls, row: AccountRow) -> Account:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            kind=row.kind,
+            messaging_terms_accepted=terms_accepted(row),
+        )
+
+
+@strawberry.type
+class Role:
+    id: strawberry.ID
+    name: str
+    built_in: bool
+    permissions: list[Permission]
+
+    @classmethod
+    def from_row(cls, row: RoleRow) -> Role:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            built_in=row.built_in,
+            permissions=sorted(parse_permissions(row.permissions), key=lambda p: p.value),
+        )
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    name: str
+    _row: strawberry.Private[UserRow]
+
+    @strawberry.field
+    async def role(self, info: Info) -> Role:
+        row = await info.context.loaders.role.load(self._row.role_id)  # type: ignore[attr-defined]
+        assert row is not None
+        return Role.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name, _row=row)
+
+
+@strawberry.type
+class Viewer:
+    permissions: list[Permission]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        row = await info.context.loaders.user.load(info.context.viewer.user_id)
+        assert row is not None
+        return User.from_row(row)
+
+    @strawberry.field
+    async def account(self, info: Info) -> Account:
+        return await load_account(info, info.context.viewer.account_id)
+
+
+async def load_account(info: Info, account_id: object) -> Account:
+    row = await info.context.loaders.account.load(account_id)  # type: ignore[arg-type]
+    assert row is not None
+    return Account.from_row(row)
+
+

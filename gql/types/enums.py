@@ -1,0 +1,32 @@
+"""GraphQL enums; values are the stored ones (models.enums)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from models import enums
+
+Permission = strawberry.enum(enums.Permission, name="Permission")
+AccountKind = strawberry.enum(enums.AccountKind, name="AccountKind")
+PartnershipStatus = strawberry.enum(enums.PartnershipStatus, name="PartnershipStatus")
+ScanStatus = strawberry.enum(enums.ScanStatus, name="ScanStatus")
+
+
+@strawberry.enum
+class ErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    PARTNERSHIP_INACTIVE = "PARTNERSHIP_INACTIVE"
+    TERMS_NOT_ACCEPTED = "TERMS_NOT_ACCEPTED"
+    INVALID_BODY = "INVALID_BODY"
+    ATTACHMENT_TYPE_NOT_ALLOWED = "ATTACHMENT_TYPE_NOT_ALLOWED"
+    ATTACHMENT_TOO_LARGE = "ATTACHMENT_TOO_LARGE"
+    TOO_MANY_ATTACHMENTS = "TOO_MANY_ATTACHMENTS"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    UNAUTHENTICATED = "UNAUTHENTICATED"

@@ -1,0 +1,91 @@
+"""The GraphQL HTTP endpoint: authentication, CSRF defence and JSON errors in front of Strawberry."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from cross_web import HTTPException
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from gql.context import Context
+from gql.runtime import Runtime
+from services.auth import load_viewer
+from services.errors import Unauthenticated
+
+log = logging.getLogger("liaison.http")
+
+# A multipart POST is a "simple" request that skips the CORS preflight; requiring one of
+# these non-simple headers makes a cross-site form post impossible.
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+class LiaisonGraphQL(GraphQL[Context, None]):
+    def __init__(self, rt: Runtime, **kwargs: Any) -> None:
+        settings = rt.settings
+        super().__init__(
+            kwargs.pop("schema"),
+            graphql_ide="graphiql" if settings.development else None,
+            allow_queries_via_get=False,
+            multipart_uploads_enabled=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
+            keep_alive=True,
+            keep_alive_interval=settings.ws_keepalive_seconds,
+            **kwargs,
+        )
+        self.rt = rt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._handle_http(request)
+        except HTTPException as error:
+            response = error_response(error.status_code, "BAD_REQUEST", error.reason)
+        await response(scope, receive, send)
+
+    async def _handle_http(self, request: Request) -> Response:
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            if self.graphql_ide:
+                return await self.render_graphql_ide(request)
+            return error_response(404, "NOT_FOUND", "GraphiQL is only served in development.")
+        if request.method != "POST":
+            return error_response(
+                405, "METHOD_NOT_ALLOWED", "Send GraphQL operations with POST.", Allow="POST"
+            )
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/") and not any(
+            request.headers.get(h) for h in PREFLIGHT_HEADERS
+        ):
+            return error_response(
+                400,
+                "CSRF_PREFLIGHT_REQUIRED",
+                "Multipart requests need an 'apollo-require-preflight' or "
+                "'x-apollo-operation-name' header.",
+            )
+        try:
+            viewer = await load_viewer(self.rt.settings.jwt_secret, request.headers.get("authorization"))
+        except Unauthenticated as error:
+            return error_response(401, error.code, error.message, **{"WWW-Authenticate": "Bearer"})
+        request.state.viewer = viewer
+        return await self.run(request)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> Context:
+        viewer = getattr(request.state, "viewer", None)
+        return Context(request=request, response=response, rt=self.rt, viewer_or_none=viewer)

@@ -1,0 +1,84 @@
+"""Query resolvers: read arguments, call one service, map the result."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gql.context import Info
+from gql.types.accounts import Viewer
+from gql.types.conversations import (
+    Conversation,
+    ConversationConnection,
+    Edge,
+    Partnership,
+    PartnershipConnection,
+    page_info,
+)
+from gql.types.errors import top_level
+from gql.types.inputs import InboxFilter, PartnerFilter
+from services import conversations, partnerships
+from services.cursors import check_page_size
+from services.errors import DomainError
+
+
+def viewer(info: Info) -> Viewer:
+    return Viewer(permissions=sorted(info.context.viewer.permissions, key=lambda p: p.value))
+
+
+async def partners(
+    info: Info, filter: PartnerFilter | None = None, first: int | None = 20, after: str | None = None
+) -> PartnershipConnection:
+    ctx = info.context
+    flt = filter or PartnerFilter()
+    try:
+        size = check_page_size(20 if first is None else first, ctx.rt.settings.max_page_size) or 0
+        page = await partnerships.partners_page(
+            ctx.viewer,
+            partnerships.PartnerFilter(statuses=flt.statuses, search=flt.search),
+            size,
+            after,
+            ctx.rt.cursors,
+        )
+    except DomainError as error:
+        raise top_level(error) from None
+    return PartnershipConnection(
+        edges=[Edge(cursor=c, node=Partnership.from_row(p)) for c, p in page.items],
+        page_info=page_info(page),  # type: ignore[arg-type]
+        total_count=page.total_count,
+    )
+
+
+async def inbox(
+    info: Info, filter: InboxFilter | None = None, first: int | None = 20, after: str | None = None
+) -> ConversationConnection:
+    ctx = info.context
+    flt = filter or InboxFilter()
+    try:
+        size = check_page_size(20 if first is None else first, ctx.rt.settings.max_page_size) or 0
+        page = await conversations.inbox_page(
+            ctx.viewer,
+            conversations.InboxFilter(
+                partnership_statuses=flt.partnership_statuses,
+                search=flt.search,
+                unread_only=bool(flt.unread_only),
+                archived=bool(flt.archived),
+            ),
+            size,
+            after,
+            ctx.rt.cursors,
+        )
+    except DomainError as error:
+        raise top_level(error) from None
+    return ConversationConnection(
+        edges=[Edge(cursor=c, node=Conversation.from_row(p)) for c, p in page.items],
+        page_info=page_info(page),  # type: ignore[arg-type]
+        total_count=page.total_count,
+    )
+
+
+async def conversation(info: Info, id: strawberry.ID) -> Conversation | None:
+    try:
+        row = await conversations.access_conversation(info.context.viewer, id)
+    except DomainError as error:
+        raise top_level(error) from None
+    return Conversation.from_row(row)

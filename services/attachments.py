@@ -1,0 +1,88 @@
+"""Accepting uploaded files: limits, staging to blob storage, type from content.
+
+A message whose files fail any check stores nothing: files are staged to temporary blobs
+first, and only moved to their storage keys inside the sending transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from models import Attachment
+from services.blobs import BlobStore, StagedBlob, SupportsAsyncRead
+from services.errors import AttachmentRejected, DomainError
+from services.filenames import display_filename
+from services.filetypes import sniff_file
+
+
+class Upload(SupportsAsyncRead, Protocol):
+    filename: str | None
+
+
+class ScanQueue(Protocol):
+    """Where attachments go to be virus-scanned once their message is committed."""
+
+    async def enqueue(self, attachment_ids: Sequence[uuid.UUID]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StagedFile:
+    blob: StagedBlob
+    content_type: str
+    filename: str
+
+
+async def stage_uploads(
+    blobs: BlobStore, uploads: Sequence[Upload], *, max_files: int, max_bytes: int
+) -> list[StagedFile]:
+    """Stage every upload or none: on the first refusal, staged blobs are discarded."""
+    if len(uploads) > max_files:
+        raise AttachmentRejected(
+            f"A message carries at most {max_files} attachments.",
+            code="TOO_MANY_ATTACHMENTS",
+            field=("attachments",),
+        )
+    staged: list[StagedFile] = []
+    try:
+        for index, upload in enumerate(uploads):
+            staged.append(await _stage_one(blobs, upload, index, max_bytes))
+    except BaseException:
+        await discard(blobs, staged)
+        raise
+    return staged
+
+
+async def _stage_one(blobs: BlobStore, upload: Upload, index: int, max_bytes: int) -> StagedFile:
+    field = ("attachments", str(index))
+    try:
+        blob = await blobs.stage(upload, max_bytes=max_bytes)
+    except DomainError as error:
+        error.field = field
+        raise
+    try:
+        content_type = sniff_file(blob.tmp_path)
+    except DomainError as error:
+        await blobs.discard(blob)
+        error.field = field
+        error.message = f"{display_filename(upload.filename, '')}: {error.message}"
+        raise
+    except BaseException:
+        await blobs.discard(blob)
+        raise
+    return StagedFile(blob, content_type, display_filename(upload.filename, content_type))
+
+
+async def discard(blobs: BlobStore, staged: Iterable[StagedFile]) -> None:
+    for item in staged:
+        await blobs.discard(item.blob)
+
+
+async def attachments_by_message(message_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+    result: dict[uuid.UUID, list[Attachment]] = {}
+    rows = await Attachment.filter(message_id__in=list(message_ids)).order_by("position")
+    for row in rows:
+        result.setdefault(row.message_id, []).append(row)  # type: ignore[attr-defined]
+    return result

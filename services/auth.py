@@ -1,0 +1,83 @@
+"""Bearer tokens (PyJWT, HS256) and the viewer they identify.
+
+The viewer's role and permissions are read from the database on every call to
+`load_viewer`, so a revoked permission takes effect on the next request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from models import AccountKind, Permission, User
+from services.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    user_id: uuid.UUID
+    account_id: uuid.UUID
+    account_kind: AccountKind
+    role_id: uuid.UUID
+    permissions: frozenset[Permission]
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+def issue_token(secret: str, user_id: uuid.UUID, *, ttl: timedelta = timedelta(days=7)) -> str:
+    now = datetime.now(UTC)
+    claims = {"sub": str(user_id), "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def parse_bearer(header: str | None) -> str:
+    """The token of an `Authorization: Bearer …` value; raises Unauthenticated otherwise."""
+    if not header:
+        raise Unauthenticated("Authentication required: send 'Authorization: Bearer <token>'.")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def decode_token(secret: str, token: str) -> uuid.UUID:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The token has expired.") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("The token is invalid.") from None
+    try:
+        return uuid.UUID(str(claims["sub"]))
+    except ValueError:
+        raise Unauthenticated("The token is invalid.") from None
+
+
+def parse_permissions(raw: str) -> frozenset[Permission]:
+    return frozenset(Permission(p) for p in raw.split(",") if p)
+
+
+async def load_viewer(secret: str, authorization: str | None) -> Viewer:
+    """Authenticate a bearer header: one query for the user, its account and role."""
+    return await load_viewer_by_user(decode_token(secret, parse_bearer(authorization)))
+
+
+async def load_viewer_by_user(user_id: uuid.UUID) -> Viewer:
+    user = await User.filter(id=user_id).select_related("account", "role").first()
+    if user is None:
+        raise Unauthenticated("The token's user does not exist.")
+    return Viewer(
+        user_id=user.id,
+        account_id=user.account.id,
+        account_kind=user.account.kind,
+        role_id=user.role.id,
+        permissions=parse_permissions(user.role.permissions),
+    )

@@ -1,0 +1,197 @@
+"""Reading conversations: access checks, the inbox, message pages, read positions, archive.
+
+`access_conversation` is the one place that decides whether a viewer sees a conversation:
+its account must be a participant. Anything else is NOT_FOUND, like a missing id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from models import EventKind, Message, Participant, PartnershipStatus, Permission
+from services import events_log
+from services.auth import Viewer
+from services.cursors import CursorCodec
+from services.errors import InvalidInput, NotFound, PermissionDenied
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[tuple[str, T]]  # (cursor, item)
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    partnership_statuses: Sequence[PartnershipStatus] | None = None
+    search: str | None = None
+    unread_only: bool = False
+    archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    default: int = 20
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def require_messaging(viewer: Viewer) -> None:
+    if not viewer.can(Permission.MESSAGING):
+        raise PermissionDenied("Reading messages needs the MESSAGING permission.")
+
+
+def _uuid(raw: str | uuid.UUID) -> uuid.UUID:
+    if isinstance(raw, uuid.UUID):
+        return raw
+    try:
+        return uuid.UUID(raw)
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("No such conversation.", field=("conversationId",)) from None
+
+
+async def access_conversation(viewer: Viewer, conversation_id: str | uuid.UUID) -> Participant:
+    """The viewer's side of a conversation (with conversation and partnership loaded)."""
+    require_messaging(viewer)
+    participant = (
+        await Participant.filter(
+            conversation_id=_uuid(conversation_id), account_id=viewer.account_id
+        )
+        .select_related("conversation", "conversation__partnership")
+        .first()
+    )
+    if participant is None:
+        raise NotFound("No such conversation.", field=("conversationId",))
+    return participant
+
+
+def _search_term(search: str | None) -> str | None:
+    term = (search or "").strip().casefold()
+    if len(term) > 200:
+        raise InvalidInput("INVALID_ARGUMENT", "search has at most 200 characters.", ("search",))
+    return term or None
+
+
+async def inbox_page(
+    viewer: Viewer, flt: InboxFilter, first: int, after: str | None, cursors: CursorCodec
+) -> Page[Participant]:
+    """The viewer's conversations, newest activity first, keyset-paginated."""
+    require_messaging(viewer)
+    query = Participant.filter(account_id=viewer.account_id, archived=flt.archived)
+    if flt.partnership_statuses is not None:
+        query = query.filter(conversation__partnership__status__in=list(flt.partnership_statuses))
+    term = _search_term(flt.search)
+    if term:
+        query = query.filter(counterpart__name_folded__contains=term)
+    if flt.unread_only:
+        query = query.filter(last_seq__gt=F("last_read_seq"))
+    total = await query.count()
+    if after is not None:
+        at_raw, cid = cursors.decode("inbox", after)
+        at = datetime.fromisoformat(at_raw)
+        query = query.filter(
+            Q(last_activity_at__lt=at) | Q(last_activity_at=at, conversation_id__lt=_uuid(cid))
+        )
+    rows = (
+        await query.select_related("conversation", "conversation__partnership")
+        .order_by("-last_activity_at", "-conversation_id")
+        .limit(first + 1)
+    )
+    items = [
+        (cursors.encode("inbox", p.last_activity_at.isoformat(), str(p.conversation_id)), p)  # type: ignore[attr-defined]
+        for p in rows[:first]
+    ]
+    return Page(items, len(rows) > first, after is not None, total)
+
+
+async def messages_page(
+    viewer: Viewer, participant: Participant, request: PageRequest, cursors: CursorCodec
+) -> Page[Message]:
+    """Messages of a conversation in seq order; `first/after` forward, `last/before` back."""
+    require_messaging(viewer)
+    conversation_id = participant.conversation_id  # type: ignore[attr-defined]
+    kind = f"msg:{conversation_id}"
+    query = Message.filter(conversation_id=conversation_id)
+    total = participant.last_seq
+    if request.last is not None or request.before is not None:
+        limit = request.last if request.last is not None else request.default
+        if request.before is not None:
+            query = query.filter(seq__lt=int(cursors.decode(kind, request.before)[0]))
+        rows = list(reversed(await query.order_by("-seq").limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[1:] if more else rows
+        return Page(
+            [(cursors.encode(kind, m.seq), m) for m in rows], request.before is not None, more, total
+        )
+    limit = request.first if request.first is not None else request.default
+    if request.after is not None:
+        query = query.filter(seq__gt=int(cursors.decode(kind, request.after)[0]))
+    rows = await query.order_by("seq").limit(limit + 1)
+    return Page(
+        [(cursors.encode(kind, m.seq), m) for m in rows[:limit]],
+        len(rows) > limit,
+        request.after is not None,
+        total,
+    )
+
+
+async def mark_read(
+    viewer: Viewer,
+    conversation_id: str,
+    up_to_seq: int | None,
+    notifier: events_log.Notifier,
+) -> Participant:
+    """Move the viewer's read position forward (never back) and tell both sides."""
+    participant = await access_conversation(viewer, conversation_id)
+    audience: list[uuid.UUID] = []
+    async with in_transaction() as conn:
+        current = await Participant.select_for_update().using_db(conn).get(id=participant.id)
+        target = current.last_seq if up_to_seq is None else min(max(up_to_seq, 0), current.last_seq)
+        if target > current.last_read_seq:
+            await Participant.filter(id=current.id).using_db(conn).update(last_read_seq=target)
+            audience = await events_log.append(
+                conn,
+                EventKind.CONVERSATION_READ,
+                (viewer.account_id, current.counterpart_id),  # type: ignore[attr-defined]
+                current.conversation_id,  # type: ignore[attr-defined]
+                reader_account_id=viewer.account_id,
+                last_read_seq=target,
+            )
+    if audience:
+        await notifier.notify(audience)
+    return await access_conversation(viewer, conversation_id)
+
+
+async def set_archived(viewer: Viewer, conversation_id: str, archived: bool) -> Participant:
+    participant = await access_conversation(viewer, conversation_id)
+    await Participant.filter(id=participant.id).update(archived=archived)
+    participant.archived = archived
+    return participant
+
+
+async def participants_for(
+    viewer: Viewer, conversation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Participant]:
+    """The viewer's side of each listed conversation it participates in (dataloader use)."""
+    rows = await Participant.filter(
+        account_id=viewer.account_id, conversation_id__in=list(conversation_ids)
+    ).select_related("conversation", "conversation__partnership")
+    return {p.conversation_id: p for p in rows}  # type: ignore[attr-defined]
+
+
+async def messages_by_ids(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Message]:
+    return {m.id: m for m in await Message.filter(id__in=list(ids))}

@@ -1,0 +1,51 @@
+"""Opaque, signed pagination cursors.
+
+A cursor is the keyset position of a row, JSON-encoded and signed with an HMAC so that a
+client cannot forge positions; anything that fails to decode is `InvalidCursor`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from services.errors import InvalidCursor, InvalidInput
+
+_MAC_BYTES = 12
+
+
+class CursorCodec:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"liaison-cursor:" + secret.encode()).digest()
+
+    def encode(self, kind: str, *values: Any) -> str:
+        payload = json.dumps([kind, *values], separators=(",", ":")).encode()
+        mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
+
+    def decode(self, kind: str, cursor: str) -> list[Any]:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
+            expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+            if not hmac.compare_digest(mac, expected):
+                raise ValueError("bad signature")
+            decoded = json.loads(payload)
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise InvalidCursor("The cursor is not valid.") from None
+        if not isinstance(decoded, list) or not decoded or decoded[0] != kind:
+            raise InvalidCursor("The cursor does not belong to this list.")
+        return decoded[1:]
+
+
+def check_page_size(first: int | None, maximum: int, *, name: str = "first") -> int | None:
+    if first is None:
+        return None
+    if first < 0 or first > maximum:
+        raise InvalidInput(
+            "INVALID_ARGUMENT", f"'{name}' must be between 0 and {maximum}.", (name,)
+        )
+    return first

@@ -1,0 +1,98 @@
+"""The durable event log: one row per audience account, with a gap-free per-account `seq`.
+
+Positions are handed out by bumping `accounts.event_seq` inside the writing transaction.
+The row lock this takes makes positions of one account commit in order, so a reader that
+has seen position N can never later find a committed event below N. Callers lock accounts
+in sorted order (see `append`) so two writers cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models import Account, Event, EventKind
+from services.sql import fetch
+
+
+class Notifier(Protocol):
+    """Tells other processes and local subscribers that accounts have new events."""
+
+    async def notify(self, account_ids: Iterable[uuid.UUID]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    account_id: uuid.UUID
+    seq: int
+    kind: EventKind
+    conversation_id: uuid.UUID
+    message_id: uuid.UUID | None
+    attachment_id: uuid.UUID | None
+    reader_account_id: uuid.UUID | None
+    last_read_seq: int | None
+
+
+async def append(
+    conn: BaseDBAsyncClient,
+    kind: EventKind,
+    account_ids: Iterable[uuid.UUID],
+    conversation_id: uuid.UUID,
+    *,
+    message_id: uuid.UUID | None = None,
+    attachment_id: uuid.UUID | None = None,
+    reader_account_id: uuid.UUID | None = None,
+    last_read_seq: int | None = None,
+) -> list[uuid.UUID]:
+    """Record one event for each audience account inside the caller's transaction.
+
+    Call it last in the transaction: it holds each account's counter row until commit.
+    Returns the audience, for notification after the commit.
+    """
+    audience = sorted(set(account_ids), key=str)
+    for account_id in audience:
+        rows = await fetch(
+            conn,
+            "UPDATE accounts SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+            account_id,
+        )
+        await Event.create(
+            using_db=conn,
+            account_id=account_id,
+            seq=rows[0]["event_seq"],
+            kind=kind,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            attachment_id=attachment_id,
+            reader_account_id=reader_account_id,
+            last_read_seq=last_read_seq,
+        )
+    return audience
+
+
+def _record(e: Event) -> EventRecord:
+    return EventRecord(
+        account_id=e.account_id,  # type: ignore[attr-defined]
+        seq=e.seq,
+        kind=e.kind,
+        conversation_id=e.conversation_id,  # type: ignore[attr-defined]
+        message_id=e.message_id,
+        attachment_id=e.attachment_id,
+        reader_account_id=e.reader_account_id,
+        last_read_seq=e.last_read_seq,
+    )
+
+
+async def fetch_events(account_id: uuid.UUID, after_seq: int, limit: int = 500) -> list[EventRecord]:
+    """Committed events of an account after a position, oldest first."""
+    rows = await Event.filter(account_id=account_id, seq__gt=after_seq).order_by("seq").limit(limit)
+    return [_record(e) for e in rows]
+
+
+async def latest_seq(account_id: uuid.UUID) -> int:
+    account = await Account.filter(id=account_id).only("id", "event_seq").first()
+    return 0 if account is None else int(account.event_seq)

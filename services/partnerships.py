@@ -1,0 +1,66 @@
+"""Partnerships as a brand sees them: the `partners` list, by partner name."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tortoise.expressions import Q
+
+from models import AccountKind, Conversation, Partnership, PartnershipStatus, Permission
+from services.auth import Viewer
+from services.conversations import Page, _search_term
+from services.cursors import CursorCodec
+from services.errors import PermissionDenied
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerFilter:
+    statuses: Sequence[PartnershipStatus] | None = None
+    search: str | None = None
+
+
+async def partners_page(
+    viewer: Viewer, flt: PartnerFilter, first: int, after: str | None, cursors: CursorCodec
+) -> Page[Partnership]:
+    """The viewer's brand's partnerships ordered by partner name. Brand users only."""
+    if not viewer.can(Permission.PARTNERS_VIEW):
+        raise PermissionDenied("This needs the PARTNERS_VIEW permission.")
+    if viewer.account_kind is not AccountKind.BRAND:
+        raise PermissionDenied("Only brand accounts list their partners.")
+    query = Partnership.filter(brand_id=viewer.account_id)
+    if flt.statuses is not None:
+        query = query.filter(status__in=list(flt.statuses))
+    term = _search_term(flt.search)
+    if term:
+        query = query.filter(partner__name_folded__contains=term)
+    total = await query.count()
+    if after is not None:
+        name, pid = cursors.decode("partners", after)
+        query = query.filter(
+            Q(partner__name_folded__gt=name)
+            | Q(partner__name_folded=name, id__gt=uuid.UUID(str(pid)))
+        )
+    rows = (
+        await query.select_related("partner")
+        .order_by("partner__name_folded", "id")
+        .limit(first + 1)
+    )
+    items = [
+        (cursors.encode("partners", p.partner.name_folded, str(p.id)), p) for p in rows[:first]
+    ]
+    return Page(items, len(rows) > first, after is not None, total)
+
+
+async def partnerships_by_ids(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Partnership]:
+    return {p.id: p for p in await Partnership.filter(id__in=list(ids))}
+
+
+async def conversation_ids_by_partnership(
+    partnership_ids: Iterable[uuid.UUID],
+) -> dict[uuid.UUID, uuid.UUID]:
+    rows = await Conversation.filter(partnership_id__in=list(partnership_ids)).values_list(
+        "partnership_id", "id"
+    )
+    return {pid: cid for pid, cid in rows}

@@ -1,0 +1,288 @@
+"""The send path: `check_*` validates and raises, `do_send` writes in one transaction.
+
+Events are recorded in the transaction and announced, with scan jobs queued, only after
+it commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import (
+    Account,
+    AccountKind,
+    Attachment,
+    Conversation,
+    EventKind,
+    Message,
+    Participant,
+    Partnership,
+    PartnershipStatus,
+    Permission,
+)
+from services import events_log
+from services.accounts import terms_accepted
+from services.attachments import ScanQueue, StagedFile, discard
+from services.auth import Viewer
+from services.blobs import BlobStore
+from services.errors import DomainError, IdempotencyConflict, InvalidInput, NotFound
+from services.errors import PermissionDenied
+
+MAX_BODY_CHARS = 10_000
+MAX_CLIENT_MESSAGE_ID = 255
+
+BRAND_MAY_SEND = frozenset(
+    {PartnershipStatus.PROSPECT, PartnershipStatus.PENDING, PartnershipStatus.ACTIVE}
+)
+PARTNER_MAY_SEND = frozenset({PartnershipStatus.PENDING, PartnershipStatus.ACTIVE})
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    recipient_account_id: str
+    body: str | None
+    client_message_id: str | None
+    files: Sequence[StagedFile] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message: Message
+    conversation_id: uuid.UUID
+    created: bool
+
+
+def check_body(body: str | None, has_files: bool) -> str:
+    text = (body or "").strip()
+    if "\x00" in text:
+        raise InvalidInput("INVALID_BODY", "The body may not contain NUL characters.", ("body",))
+    if len(text) > MAX_BODY_CHARS:
+        raise InvalidInput(
+            "INVALID_BODY", f"The body has at most {MAX_BODY_CHARS} characters.", ("body",)
+        )
+    if not text and not has_files:
+        raise InvalidInput("INVALID_BODY", "The body is empty.", ("body",))
+    return text
+
+
+def check_client_message_id(value: str | None) -> str | None:
+    if value is not None and not 1 <= len(value) <= MAX_CLIENT_MESSAGE_ID:
+        raise InvalidInput(
+            "INVALID_INPUT",
+            f"clientMessageId has 1 to {MAX_CLIENT_MESSAGE_ID} characters.",
+            ("clientMessageId",),
+        )
+    return value
+
+
+def check_may_send(
+    side: AccountKind, status: PartnershipStatus, conversation: Conversation | None
+) -> None:
+    """SPEC §1: brands send in PROSPECT/PENDING/ACTIVE; partners in PENDING/ACTIVE, and
+    may reply to a PROSPECT conversation the brand started. Other statuses are read-only."""
+    if side is AccountKind.BRAND and status in BRAND_MAY_SEND:
+        return
+    if side is AccountKind.PARTNER and status in PARTNER_MAY_SEND:
+        return
+    if (
+        side is AccountKind.PARTNER
+        and status is PartnershipStatus.PROSPECT
+        and conversation is not None
+        and conversation.started_by is AccountKind.BRAND
+    ):
+        return
+    raise InvalidInput(
+        "PARTNERSHIP_INACTIVE",
+        f"Messages cannot be sent in a {status.value} partnership.",
+        ("recipientAccountId",),
+    )
+
+
+def parse_id(raw: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("No such object.", field=(field,)) from None
+
+
+def request_digest(recipient: uuid.UUID, body: str, files: Sequence[StagedFile]) -> str:
+    described = [str(recipient), body, [f.blob.sha256 for f in files]]
+    return hashlib.sha256(json.dumps(described).encode()).hexdigest()
+
+
+async def _replay(viewer: Viewer, client_message_id: str, digest: str) -> SendResult | None:
+    """The message a retry of the same clientMessageId refers to, if any."""
+    existing = await Message.filter(
+        sender_user_id=viewer.user_id, client_message_id=client_message_id
+    ).first()
+    if existing is None:
+        return None
+    if existing.request_digest != digest:
+        raise IdempotencyConflict(
+            "This clientMessageId was already used for a different message.",
+            field=("clientMessageId",),
+        )
+    return SendResult(existing, existing.conversation_id, created=False)  # type: ignore[attr-defined]
+
+
+async def find_partnership(viewer: Viewer, counterpart_id: uuid.UUID) -> Partnership:
+    if viewer.account_kind is AccountKind.BRAND:
+        found = await Partnership.filter(brand_id=viewer.account_id, partner_id=counterpart_id)
+    else:
+        found = await Partnership.filter(brand_id=counterpart_id, partner_id=viewer.account_id)
+    if not found:
+        raise NotFound("No partnership with that account.", field=("recipientAccountId",))
+    return found[0]
+
+
+async def send_message(
+    viewer: Viewer,
+    request: SendRequest,
+    *,
+    blobs: BlobStore,
+    notifier: events_log.Notifier,
+    scans: ScanQueue,
+) -> SendResult:
+    """Send (or idempotently re-answer) a message; owns and always disposes `request.files`.
+
+    Side effects after commit: audience notified, one scan job per attachment queued.
+    """
+    try:
+        if not viewer.can(Permission.MESSAGING):
+            raise PermissionDenied("Sending needs the MESSAGING permission.")
+        client_message_id = check_client_message_id(request.client_message_id)
+        body = check_body(request.body, bool(request.files))
+        recipient = parse_id(request.recipient_account_id, "recipientAccountId")
+        digest = request_digest(recipient, body, request.files)
+        if client_message_id is not None:
+            replay = await _replay(viewer, client_message_id, digest)
+            if replay is not None:
+                return replay
+        partnership = await find_partnership(viewer, recipient)
+        account = await Account.get(id=viewer.account_id)
+        if not terms_accepted(account):
+            raise InvalidInput(
+                "TERMS_NOT_ACCEPTED", "Your account has not accepted the messaging terms."
+            )
+        try:
+            result, keys = await _do_send(viewer, partnership.id, body, client_message_id, digest, request.files, blobs)
+        except IntegrityError:
+            if client_message_id is None:
+                raise
+            replay = await _replay(viewer, client_message_id, digest)
+            if replay is None:
+                raise
+            return replay
+    finally:
+        await discard(blobs, request.files)
+    if result.created:
+        await notifier.notify(keys.audience)
+        if keys.attachment_ids:
+            await scans.enqueue(keys.attachment_ids)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _AfterCommit:
+    audience: list[uuid.UUID]
+    attachment_ids: list[uuid.UUID]
+
+
+async def _do_send(
+    viewer: Viewer,
+    partnership_id: uuid.UUID,
+    body: str,
+    client_message_id: str | None,
+    digest: str,
+    files: Sequence[StagedFile],
+    blobs: BlobStore,
+) -> tuple[SendResult, _AfterCommit]:
+    stored_keys: list[str] = []
+    try:
+        async with in_transaction() as conn:
+            partnership = await Partnership.select_for_update().using_db(conn).get(id=partnership_id)
+            if client_message_id is not None:
+                replay = await _replay(viewer, client_message_id, digest)
+                if replay is not None:
+                    return replay, _AfterCommit([], [])
+            conversation = await Conversation.filter(partnership_id=partnership.id).using_db(conn).first()
+            check_may_send(viewer.account_kind, partnership.status, conversation)
+            now = datetime.now(UTC)
+            brand_id: uuid.UUID = partnership.brand_id  # type: ignore[attr-defined]
+            partner_id: uuid.UUID = partnership.partner_id  # type: ignore[attr-defined]
+            if conversation is None:
+                conversation = await Conversation.create(
+                    using_db=conn,
+                    partnership_id=partnership.id,
+                    brand_id=brand_id,
+                    partner_id=partner_id,
+                    started_by=viewer.account_kind,
+                )
+                for me, other in ((brand_id, partner_id), (partner_id, brand_id)):
+                    await Participant.create(
+                        using_db=conn,
+                        conversation_id=conversation.id,
+                        account_id=me,
+                        counterpart_id=other,
+                        last_activity_at=now,
+                    )
+            seq = conversation.last_seq + 1
+            message = await Message.create(
+                using_db=conn,
+                conversation_id=conversation.id,
+                seq=seq,
+                body=body,
+                sender_user_id=viewer.user_id,
+                sender_account_id=viewer.account_id,
+                client_message_id=client_message_id,
+                request_digest=digest,
+                sent_at=now,
+            )
+            attachment_ids: list[uuid.UUID] = []
+            for position, staged in enumerate(files):
+                key = await blobs.commit(staged.blob)
+                stored_keys.append(key)
+                attachment = await Attachment.create(
+                    using_db=conn,
+                    message_id=message.id,
+                    position=position,
+                    filename=staged.filename,
+                    content_type=staged.content_type,
+                    size=staged.blob.size,
+                    sha256=staged.blob.sha256,
+                    storage_key=key,
+                )
+                attachment_ids.append(attachment.id)
+            await Conversation.filter(id=conversation.id).using_db(conn).update(
+                last_seq=seq, last_message_id=message.id, last_message_at=now
+            )
+            await Participant.filter(conversation_id=conversation.id).using_db(conn).update(
+                last_seq=seq, last_activity_at=now, archived=False
+            )
+            # Replying implies having read: the sender's side moves to its own message.
+            await Participant.filter(
+                conversation_id=conversation.id, account_id=viewer.account_id
+            ).using_db(conn).update(last_read_seq=seq)
+            audience = await events_log.append(
+                conn,
+                EventKind.MESSAGE_CREATED,
+                (brand_id, partner_id),
+                conversation.id,
+                message_id=message.id,
+            )
+    except BaseException:
+        for key in stored_keys:
+            await blobs.delete(key)
+        raise
+    return SendResult(message, conversation.id, created=True), _AfterCommit(audience, attachment_ids)
+
+
+__all__ = ["DomainError", "SendRequest", "SendResult", "send_message"]

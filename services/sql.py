@@ -1,0 +1,31 @@
+"""Raw SQL written once for both dialects: `$1`-style placeholders, rewritten for SQLite."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+_PLACEHOLDER = re.compile(r"\$\d+")
+
+
+def is_sqlite(conn: BaseDBAsyncClient) -> bool:
+    return conn.capabilities.dialect == "sqlite"
+
+
+def _param(value: Any, sqlite: bool) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+async def fetch(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[str, Any]]:
+    sqlite = is_sqlite(conn)
+    if sqlite:
+        query = _PLACEHOLDER.sub("?", query)
+    params: Sequence[Any] = [_param(a, sqlite) for a in args]
+    _, rows = await conn.execute_query(query, list(params))
+    return [dict(r) for r in rows]
