@@ -249,7 +249,9 @@ def _csv_lines(path: Path) -> Iterator[str]:
                 if len(line) == _CSV_MAX_LINE and not line.endswith("\n"):
                     raise _Malformed("the CSV has a line longer than 1 MiB")
                 if _CSV_CONTROL.search(line):
-                    raise _Malformed("the file contains control characters, so it is not CSV")
+                    raise _Malformed(
+                        "the file holds binary data or control characters, so it is not CSV"
+                    )
                 yield line
         except UnicodeDecodeError:
             raise _Malformed("the file is not UTF-8 text, so it is not CSV") from None
