@@ -1,0 +1,104 @@
+"""Shared fixtures: the app over HTTP on SQLite and on the real PostgreSQL, data factories.
+
+Tests set up data with the factories (the models directly) and assert only through the
+public API: HTTP here, websockets and the CLI in their own modules.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from gql.app import create_app
+from gql.cli import migrate
+from gql.settings import Settings
+from tests.factories import Api
+
+PG_ADMIN_URL = os.environ.get("LIAISON_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+JWT_SECRET = "test-secret-" + "x" * 32
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh database on the machine's real PostgreSQL, dropped at the end."""
+    name = f"liaison_test_{os.getpid()}"
+    _psql(f'DROP DATABASE IF EXISTS "{name}"')
+    _psql(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    settings = Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        jwt_secret=JWT_SECRET,
+        env="test",
+    )
+    return settings.with_overrides(**overrides) if overrides else settings
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    if backend == "sqlite":
+        return f"sqlite://{tmp_path_factory.mktemp('sqlite') / 'liaison.db'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+async def app_settings(database_url: str, data_dir: Path) -> Settings:
+    settings = make_settings(database_url, data_dir)
+    await migrate(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(app_settings: Settings) -> AsyncIterator[Any]:
+    # Tortoise caches insert statements per connection name: forget the other dialect's.
+    EXECUTOR_CACHE.clear()
+    application = create_app(app_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+    await Tortoise.close_connections()
+
+
+@pytest.fixture
+async def api(app: Any) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Api(client, JWT_SECRET)
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
