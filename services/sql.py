@@ -17,7 +17,7 @@ def is_sqlite(conn: BaseDBAsyncClient) -> bool:
 
 
 def _param(value: Any, sqlite: bool) -> Any:
-    if isinstance(value, uuid.UUID):
+    if sqlite and isinstance(value, uuid.UUID):
         return str(value)
     return value
 
@@ -27,5 +27,5 @@ async def fetch(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[st
     if sqlite:
         query = _PLACEHOLDER.sub("?", query)
     params: Sequence[Any] = [_param(a, sqlite) for a in args]
-    _, rows = await conn.execute_query(query, list(params))
-    return [dict(r) for r in rows]
+    # execute_query_dict: asyncpg's execute_query drops the rows of UPDATE … RETURNING.
+    return await conn.execute_query_dict(query, list(params))
