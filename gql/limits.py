@@ -18,7 +18,9 @@ class BodyLimitMiddleware:
     Multipart bodies (uploads) may be as large as `multipart_limit`; others `other_limit`.
     """
 
-    def __init__(self, app: ASGIApp, *, multipart_limit: int, other_limit: int = JSON_BODY_LIMIT) -> None:
+    def __init__(
+        self, app: ASGIApp, *, multipart_limit: int, other_limit: int = JSON_BODY_LIMIT
+    ) -> None:
         self.app = app
         self.multipart_limit = multipart_limit
         self.other_limit = other_limit

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
@@ -30,6 +31,6 @@ class HasPermission(BasePermission):
         return viewer is not None and viewer.can(self.permission)
 
 
-def requires(permission: enums.Permission) -> list[PermissionExtension]:
+def requires(permission: enums.Permission) -> list[FieldExtension]:
     """Field extensions for `strawberry.field(extensions=requires(Permission.X))`."""
     return [PermissionExtension(permissions=[HasPermission(permission)])]

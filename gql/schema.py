@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -16,7 +17,6 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.config import StrawberryConfig
 
 from gql.permissions import requires

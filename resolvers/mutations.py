@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from gql.context import Info
 from gql.types.accounts import Account, Role, User
@@ -22,7 +23,7 @@ from gql.types.inputs import (
     SetConversationArchivedPayload,
 )
 from services import accounts, conversations, sending
-from services.attachments import stage_uploads
+from services.attachments import Upload, stage_uploads
 from services.errors import DomainError, NotFound
 
 
@@ -32,7 +33,7 @@ async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayloa
     try:
         files = await stage_uploads(
             ctx.rt.blobs,
-            input.attachments or [],
+            cast("list[Upload]", input.attachments or []),
             max_files=settings.max_attachments,
             max_bytes=settings.max_attachment_bytes,
         )

@@ -26,7 +26,10 @@ def viewer(info: Info) -> Viewer:
 
 
 async def partners(
-    info: Info, filter: PartnerFilter | None = None, first: int | None = 20, after: str | None = None
+    info: Info,
+    filter: PartnerFilter | None = None,
+    first: int | None = 20,
+    after: str | None = None,
 ) -> PartnershipConnection:
     ctx = info.context
     flt = filter or PartnerFilter()

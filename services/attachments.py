@@ -41,9 +41,9 @@ async def stage_uploads(
     """Stage every upload or none: on the first refusal, staged blobs are discarded."""
     if len(uploads) > max_files:
         raise AttachmentRejected(
+            "TOO_MANY_ATTACHMENTS",
             f"A message carries at most {max_files} attachments.",
-            code="TOO_MANY_ATTACHMENTS",
-            field=("attachments",),
+            ("attachments",),
         )
     staged: list[StagedFile] = []
     try:
@@ -80,7 +80,9 @@ async def discard(blobs: BlobStore, staged: Iterable[StagedFile]) -> None:
         await blobs.discard(item.blob)
 
 
-async def attachments_by_message(message_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+async def attachments_by_message(
+    message_ids: Iterable[uuid.UUID],
+) -> dict[uuid.UUID, list[Attachment]]:
     result: dict[uuid.UUID, list[Attachment]] = {}
     rows = await Attachment.filter(message_id__in=list(message_ids)).order_by("position")
     for row in rows:

@@ -135,7 +135,10 @@ async def messages_page(
         more = len(rows) > limit
         rows = rows[1:] if more else rows
         return Page(
-            [(cursors.encode(kind, m.seq), m) for m in rows], request.before is not None, more, total
+            [(cursors.encode(kind, m.seq), m) for m in rows],
+            request.before is not None,
+            more,
+            total,
         )
     limit = request.first if request.first is not None else request.default
     if request.after is not None:

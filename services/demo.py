@@ -61,7 +61,9 @@ async def seed_demo() -> list[DemoUser]:
             users.append(await _user(brand, email, person, role_name))
     for name, first_status, second_status in PARTNERS:
         partner = await _account(name, AccountKind.PARTNER)
-        users.append(await _user(partner, f"owner@{_slug(name)}.example", f"{name} Owner", "ACCOUNT_ADMIN"))
+        users.append(
+            await _user(partner, f"owner@{_slug(name)}.example", f"{name} Owner", "ACCOUNT_ADMIN")
+        )
         for brand, status in ((brands[0], first_status), (brands[1], second_status)):
             if status is not None:
                 await Partnership.get_or_create(

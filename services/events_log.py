@@ -87,7 +87,9 @@ def _record(e: Event) -> EventRecord:
     )
 
 
-async def fetch_events(account_id: uuid.UUID, after_seq: int, limit: int = 500) -> list[EventRecord]:
+async def fetch_events(
+    account_id: uuid.UUID, after_seq: int, limit: int = 500
+) -> list[EventRecord]:
     """Committed events of an account after a position, oldest first."""
     rows = await Event.filter(account_id=account_id, seq__gt=after_seq).order_by("seq").limit(limit)
     return [_record(e) for e in rows]

@@ -33,8 +33,13 @@ from services.accounts import terms_accepted
 from services.attachments import ScanQueue, StagedFile, discard
 from services.auth import Viewer
 from services.blobs import BlobStore
-from services.errors import DomainError, IdempotencyConflict, InvalidInput, NotFound
-from services.errors import PermissionDenied
+from services.errors import (
+    DomainError,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 
 MAX_BODY_CHARS = 10_000
 MAX_CLIENT_MESSAGE_ID = 255
@@ -173,7 +178,9 @@ async def send_message(
                 "TERMS_NOT_ACCEPTED", "Your account has not accepted the messaging terms."
             )
         try:
-            result, keys = await _do_send(viewer, partnership.id, body, client_message_id, digest, request.files, blobs)
+            result, keys = await _do_send(
+                viewer, partnership.id, body, client_message_id, digest, request.files, blobs
+            )
         except IntegrityError:
             if client_message_id is None:
                 raise
@@ -208,12 +215,16 @@ async def _do_send(
     stored_keys: list[str] = []
     try:
         async with in_transaction() as conn:
-            partnership = await Partnership.select_for_update().using_db(conn).get(id=partnership_id)
+            partnership = (
+                await Partnership.select_for_update().using_db(conn).get(id=partnership_id)
+            )
             if client_message_id is not None:
                 replay = await _replay(viewer, client_message_id, digest)
                 if replay is not None:
                     return replay, _AfterCommit([], [])
-            conversation = await Conversation.filter(partnership_id=partnership.id).using_db(conn).first()
+            conversation = (
+                await Conversation.filter(partnership_id=partnership.id).using_db(conn).first()
+            )
             check_may_send(viewer.account_kind, partnership.status, conversation)
             now = datetime.now(UTC)
             brand_id: uuid.UUID = partnership.brand_id  # type: ignore[attr-defined]
@@ -261,16 +272,22 @@ async def _do_send(
                     storage_key=key,
                 )
                 attachment_ids.append(attachment.id)
-            await Conversation.filter(id=conversation.id).using_db(conn).update(
-                last_seq=seq, last_message_id=message.id, last_message_at=now
+            await (
+                Conversation.filter(id=conversation.id)
+                .using_db(conn)
+                .update(last_seq=seq, last_message_id=message.id, last_message_at=now)
             )
-            await Participant.filter(conversation_id=conversation.id).using_db(conn).update(
-                last_seq=seq, last_activity_at=now, archived=False
+            await (
+                Participant.filter(conversation_id=conversation.id)
+                .using_db(conn)
+                .update(last_seq=seq, last_activity_at=now, archived=False)
             )
             # Replying implies having read: the sender's side moves to its own message.
-            await Participant.filter(
-                conversation_id=conversation.id, account_id=viewer.account_id
-            ).using_db(conn).update(last_read_seq=seq)
+            await (
+                Participant.filter(conversation_id=conversation.id, account_id=viewer.account_id)
+                .using_db(conn)
+                .update(last_read_seq=seq)
+            )
             audience = await events_log.append(
                 conn,
                 EventKind.MESSAGE_CREATED,
@@ -282,7 +299,9 @@ async def _do_send(
         for key in stored_keys:
             await blobs.delete(key)
         raise
-    return SendResult(message, conversation.id, created=True), _AfterCommit(audience, attachment_ids)
+    return SendResult(message, conversation.id, created=True), _AfterCommit(
+        audience, attachment_ids
+    )
 
 
 __all__ = ["DomainError", "SendRequest", "SendResult", "send_message"]

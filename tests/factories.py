@@ -14,8 +14,12 @@ from services import accounts
 from services.auth import issue_token
 
 
-async def make_account(kind: AccountKind, name: str | None = None, *, terms: bool = True) -> Account:
-    account = await accounts.create_account(name or f"{kind.value.title()} {uuid.uuid4().hex[:8]}", kind)
+async def make_account(
+    kind: AccountKind, name: str | None = None, *, terms: bool = True
+) -> Account:
+    account = await accounts.create_account(
+        name or f"{kind.value.title()} {uuid.uuid4().hex[:8]}", kind
+    )
     if terms:
         account.terms_version_accepted = accounts.CURRENT_TERMS_VERSION
         await account.save(update_fields=["terms_version_accepted"])
@@ -68,8 +72,13 @@ class Api:
         return issue_token(self.secret, user.id)
 
     async def post(
-        self, query: str, variables: dict[str, Any] | None = None, *, user: User | None = None,
-        token: str | None = None, headers: dict[str, str] | None = None,
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: User | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         all_headers = dict(headers or {})
         if user is not None:
@@ -80,14 +89,18 @@ class Api:
             "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
         )
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, *, user: User) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, user: User
+    ) -> dict[str, Any]:
         """The JSON of a call that must answer 200; never a 500."""
         response = await self.post(query, variables, user=user)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None, *, user: User) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, user: User
+    ) -> dict[str, Any]:
         """`data` of a call that must succeed without errors."""
         body = await self.gql(query, variables, user=user)
         assert "errors" not in body, json.dumps(body["errors"], indent=1)
@@ -95,8 +108,13 @@ class Api:
         return result
 
     async def upload(
-        self, query: str, variables: dict[str, Any], files: dict[str, tuple[str, bytes, str]],
-        *, user: User, preflight: bool = True,
+        self,
+        query: str,
+        variables: dict[str, Any],
+        files: dict[str, tuple[str, bytes, str]],
+        *,
+        user: User,
+        preflight: bool = True,
     ) -> httpx.Response:
         """A GraphQL multipart request: `files` maps a variable path (e.g. `input.attachments.0`)
         to (filename, bytes, client content type)."""
@@ -125,7 +143,9 @@ mutation Send($input: SendMessageInput!) {
 """
 
 
-async def send(api: Api, user: User, recipient: Account, body: str | None = "hello", **extra: Any) -> dict[str, Any]:
+async def send(
+    api: Api, user: User, recipient: Account, body: str | None = "hello", **extra: Any
+) -> dict[str, Any]:
     variables = {"input": {"recipientAccountId": str(recipient.id), "body": body, **extra}}
     payload: dict[str, Any] = (await api.data(SEND, variables, user=user))["sendMessage"]
     return payload

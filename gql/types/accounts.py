@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import strawberry
 
 from gql.context import Info
@@ -85,5 +84,3 @@ async def load_account(info: Info, account_id: object) -> Account:
     row = await info.context.loaders.account.load(account_id)  # type: ignore[arg-type]
     assert row is not None
     return Account.from_row(row)
-
-

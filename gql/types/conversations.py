@@ -14,7 +14,7 @@ from gql.types.enums import PartnershipStatus, ScanStatus
 from gql.types.errors import top_level
 from models import Attachment as AttachmentRow
 from models import Message as MessageRow
-from models import Participant, ScanStatus as ScanStatusValue
+from models import Participant
 from models import Partnership as PartnershipRow
 from services import conversations
 from services.conversations import Page
@@ -54,12 +54,9 @@ class Attachment:
     content_type: str
     size: int
     scan_status: ScanStatus
-
-    @strawberry.field(description="Where to GET the bytes (with the bearer token); null unless CLEAN.")
-    def download_url(self) -> str | None:
-        if self.scan_status is not ScanStatusValue.CLEAN:
-            return None
-        return f"/attachments/{self.id}"
+    download_url: str | None = strawberry.field(
+        description="Where to GET the bytes (with the bearer token); null unless CLEAN."
+    )
 
     @classmethod
     def from_row(cls, row: AttachmentRow) -> Attachment:
@@ -69,6 +66,7 @@ class Attachment:
             content_type=row.content_type,
             size=row.size,
             scan_status=row.scan_status,
+            download_url=f"/attachments/{row.id}" if row.scan_status is ScanStatus.CLEAN else None,
         )
 
 

@@ -6,12 +6,13 @@ from enum import Enum
 
 import strawberry
 
-from models import enums
+from models.enums import AccountKind, PartnershipStatus, Permission, ScanStatus
 
-Permission = strawberry.enum(enums.Permission, name="Permission")
-AccountKind = strawberry.enum(enums.AccountKind, name="AccountKind")
-PartnershipStatus = strawberry.enum(enums.PartnershipStatus, name="PartnershipStatus")
-ScanStatus = strawberry.enum(enums.ScanStatus, name="ScanStatus")
+# The stored enums are the GraphQL enums: registering them marks the classes themselves.
+for _stored in (Permission, AccountKind, PartnershipStatus, ScanStatus):
+    strawberry.enum(_stored)
+
+__all__ = ["AccountKind", "ErrorCode", "PartnershipStatus", "Permission", "ScanStatus"]
 
 
 @strawberry.enum
