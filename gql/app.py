@@ -34,13 +34,13 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Lifespan runs in its own task under uvicorn: requests need the global fallback.
         await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
-        await rt.bus.start()
+        await rt.hub.start()  # starts the bus
         await rt.scans.start()  # type: ignore[attr-defined]
         try:
             yield
         finally:
             await rt.scans.stop()  # type: ignore[attr-defined]
-            await rt.bus.stop()
+            await rt.hub.stop()  # stops the bus
             await Tortoise.close_connections()
 
     app = Starlette(

@@ -9,6 +9,7 @@ from services.attachments import ScanQueue
 from services.blobs import BlobStore, LocalBlobStore
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
+from services.hub import Hub
 from services.scanning import make_scan_queue
 
 
@@ -19,14 +20,17 @@ class Runtime:
     blobs: BlobStore
     bus: EventBus
     scans: ScanQueue
+    hub: Hub
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         blobs = LocalBlobStore(settings.data_dir / "blobs")
+        bus = make_bus(settings.redis_url)
         return cls(
             settings=settings,
             cursors=CursorCodec(settings.jwt_secret),
             blobs=blobs,
-            bus=make_bus(settings.redis_url),
+            bus=bus,
             scans=make_scan_queue(settings, blobs),
+            hub=Hub(bus, queue_size=settings.subscriber_queue_size),
         )

@@ -12,9 +12,11 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from cross_web import HTTPException
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
 from gql.context import Context
 from gql.runtime import Runtime
+from gql.ws import TransportWSHandler, authenticate
 from services.auth import load_viewer
 from services.errors import Unauthenticated
 
@@ -31,6 +33,8 @@ def error_response(status: int, code: str, message: str, **headers: str) -> JSON
 
 
 class LiaisonGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(self, rt: Runtime, **kwargs: Any) -> None:
         settings = rt.settings
         super().__init__(
@@ -89,3 +93,7 @@ class LiaisonGraphQL(GraphQL[Context, None]):
     ) -> Context:
         viewer = getattr(request.state, "viewer", None)
         return Context(request=request, response=response, rt=self.rt, viewer_or_none=viewer)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        await authenticate(context, self.rt.settings.jwt_secret)
+        return UnsetType()

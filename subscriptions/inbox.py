@@ -1,17 +1,159 @@
-"""Placeholder until the live inbox (issue 5) lands: `inboxEvents` yields nothing yet."""
+"""`Subscription.inboxEvents`: replay from a cursor, then live, for the viewer's account.
+
+The hub hands every local subscriber of an account the same batch of event records; the rows
+they name and the account's permitted users are read once per batch (`Batch.shared`), and the
+event objects themselves are built once and shared. Per subscriber there is only the check
+that its user still has MESSAGING, and the GraphQL execution of its selection.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
+from functools import partial
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.extensions.field_extension import FieldExtension
 
-from gql.context import Info
+from gql import ws
+from gql.context import Context, Info
+from gql.loaders import Loaders, make_loaders
+from gql.permissions import requires
+from gql.types.accounts import Account
+from gql.types.conversations import Attachment, Conversation, Message
+from gql.types.errors import top_level
+from gql.types.events import AttachmentScanned, ConversationRead, InboxEvent, MessageCreated
+from models import EventKind, Permission
+from services import live
+from services.cursors import CursorCodec
+from services.errors import DomainError, InvalidCursor
+from services.events_log import EventRecord
+from services.hub import Batch, HubStopped, SlowConsumer
+
+CURSOR_KIND = "inbox"
+
+
+def encode_cursor(codec: CursorCodec, record: EventRecord) -> str:
+    return codec.encode(CURSOR_KIND, record.account_id.hex, record.seq)
+
+
+def decode_cursor(codec: CursorCodec, account_id: uuid.UUID, cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    values = codec.decode(CURSOR_KIND, cursor)
+    if len(values) != 2 or values[0] != account_id.hex or not isinstance(values[1], int):
+        raise InvalidCursor("The cursor does not belong to this inbox.")
+    return values[1]
+
+
+def permission_denied() -> GraphQLError:
+    return GraphQLError(
+        "inboxEvents needs the MESSAGING permission.", extensions={"code": "PERMISSION_DENIED"}
+    )
+
+
+async def build_events(
+    codec: CursorCodec, account_id: uuid.UUID, batch: Batch
+) -> dict[int, tuple[InboxEvent, live.EventRows]]:
+    """The batch's events as GraphQL objects, by seq; events naming nothing visible are left out."""
+    rows = await live.load_event_rows(account_id, batch.records)
+    events: dict[int, tuple[InboxEvent, live.EventRows]] = {}
+    for record in batch.records:
+        event = to_event(record, rows, encode_cursor(codec, record))
+        if event is not None:
+            events[record.seq] = (event, rows)
+    return events
+
+
+def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEvent | None:
+    participant = rows.participants.get(record.conversation_id)
+    if participant is None:
+        return None
+    if record.kind is EventKind.MESSAGE_CREATED:
+        message = rows.messages.get(record.message_id) if record.message_id else None
+        if message is None:
+            return None
+        return MessageCreated(
+            cursor=cursor,
+            message=Message.from_row(message),
+            conversation=Conversation.from_row(participant),
+        )
+    if record.kind is EventKind.ATTACHMENT_SCANNED:
+        attachment = rows.attachments.get(record.attachment_id) if record.attachment_id else None
+        if attachment is None:
+            return None
+        return AttachmentScanned(
+            cursor=cursor,
+            attachment=Attachment.from_row(attachment),
+            message=Message.from_row(rows.messages[attachment.message_id]),  # type: ignore[attr-defined]
+        )
+    reader = rows.accounts.get(record.reader_account_id) if record.reader_account_id else None
+    if reader is None:
+        return None
+    return ConversationRead(
+        cursor=cursor,
+        conversation=Conversation.from_row(participant),
+        reader_account=Account.from_row(reader),
+        last_read_seq=record.last_read_seq or 0,
+    )
+
+
+def primed_loaders(context: Context, rows: live.EventRows) -> Loaders:
+    """Fresh loaders for one event: a long subscription must not accumulate cached rows."""
+    loaders = make_loaders(context.viewer)
+    loaders.account.prime_many(rows.accounts)
+    loaders.user.prime_many(rows.users)
+    loaders.message.prime_many(rows.messages)
+    loaders.attachments.prime_many(rows.attachments_by_message)
+    loaders.participant.prime_many(rows.participants)
+    return loaders
+
+
+async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[InboxEvent, None]:
+    context = info.context
+    viewer = context.viewer
+    account_id = viewer.account_id
+    rt = context.rt
+    try:
+        start = decode_cursor(rt.cursors, account_id, after)
+    except DomainError as error:
+        raise top_level(error) from None
+    if viewer.user_id not in await live.messaging_user_ids(account_id):
+        raise permission_denied()
+    allowed = partial(live.messaging_user_ids, account_id)
+    try:
+        async with rt.hub.subscribe(account_id, start) as subscriber:
+            async for delivery in subscriber.events(account_id):
+                batch = delivery.batch
+                # Read from the database once per batch: a revoked MESSAGING stops delivery.
+                if viewer.user_id not in await batch.shared("allowed", allowed):
+                    raise permission_denied()
+                events = await batch.shared(
+                    "events", partial(build_events, rt.cursors, account_id, batch)
+                )
+                built = events.get(delivery.record.seq)
+                if built is None:
+                    continue
+                event, rows = built
+                context.loaders = primed_loaders(context, rows)
+                yield event
+    except SlowConsumer:
+        await ws.close(context, ws.CLOSE_SLOW_CONSUMER, ws.SLOW_CONSUMER_REASON)
+    except HubStopped:
+        await ws.close(context, ws.CLOSE_SERVICE_RESTART, "Server restarting")
+
+
+MESSAGING_ONLY: list[FieldExtension] = [*requires(Permission.MESSAGING)]
 
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription
-    async def inbox_events(self, info: Info, after: str | None = None) -> AsyncGenerator[str, None]:
-        if False:  # pragma: no cover
-            yield ""
+    inbox_events: AsyncGenerator[InboxEvent, None] = strawberry.subscription(
+        resolver=inbox_events,
+        extensions=MESSAGING_ONLY,
+        description=(
+            "Events of the viewer's inbox. With `after` (an event's `cursor`), first replays "
+            "every event since then, then goes live; without it, live from now on."
+        ),
+    )

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import websockets
 from tortoise.transactions import in_transaction
+from websockets.asyncio.client import ClientConnection
+from websockets.typing import Origin, Subprotocol
 
+from gql.settings import Settings
 from models import Account, AccountKind, Conversation, EventKind, Partnership, PartnershipStatus
 from services import events_log
+from services.auth import issue_token
 from services.bus import EventBus
+from tests.conftest import JWT_SECRET
+from tests.factories import SEND
 
 
 def free_port() -> int:
@@ -158,3 +169,233 @@ async def collect(iterator: AsyncIterator[int], count: int, within: float = 10.0
 
     await asyncio.wait_for(take(), within)
     return seen
+
+
+# A real `liaison serve` in a subprocess, and a graphql-transport-ws client.
+
+ROOT = Path(__file__).resolve().parent.parent
+LIAISON = str(Path(sys.executable).with_name("liaison"))
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+
+def start_server(env: dict[str, str], log_dir: Path) -> Server:
+    port = free_port()
+    log = log_dir / f"serve-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [LIAISON, "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(port, process, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"liaison serve exited:\n{log.read_text()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        time.sleep(0.05)
+    server.stop()
+    raise TimeoutError(f"liaison serve did not start:\n{log.read_text()}")
+
+
+def server_env(database_url: str, data_dir: Path, redis_url: str | None) -> dict[str, str]:
+    env = {
+        "LIAISON_DATABASE_URL": database_url,
+        "LIAISON_DATA_DIR": str(data_dir),
+        "LIAISON_JWT_SECRET": JWT_SECRET,
+        "LIAISON_ENV": "test",
+        "LIAISON_ALLOWED_ORIGINS": "https://app.example",
+        "LIAISON_RATE_LIMIT_USER_PER_MINUTE": "1000000",
+        "LIAISON_RATE_LIMIT_ACCOUNT_PER_MINUTE": "1000000",
+    }
+    if redis_url:
+        env["LIAISON_REDIS_URL"] = redis_url
+    return env
+
+
+class ServerCluster:
+    """`liaison serve` processes on the test PostgreSQL and a private Redis."""
+
+    def __init__(self, database_url: str, data_dir: Path, redis: RedisServer) -> None:
+        self.database_url, self.data_dir, self.redis = database_url, data_dir, redis
+        self.servers: list[Server] = []
+
+    def start(self, redis: bool = True) -> Server:
+        env = server_env(self.database_url, self.data_dir, self.redis.url if redis else None)
+        server = start_server(env, self.data_dir)
+        self.servers.append(server)
+        return server
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def private_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+async def cluster(
+    backend: str, app: Any, app_settings: Settings, private_redis: RedisServer
+) -> AsyncIterator[ServerCluster]:
+    """Needs PostgreSQL: several processes write the same database."""
+    if backend != "postgres":
+        pytest.skip("server processes share the PostgreSQL database")
+    cluster = ServerCluster(app_settings.database_url, app_settings.data_dir, private_redis)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+async def server(cluster: ServerCluster) -> Server:
+    return cluster.start()
+
+
+INBOX_EVENTS = """
+subscription Inbox($after: String) {
+  inboxEvents(after: $after) {
+    __typename
+    ... on MessageCreated {
+      cursor
+      message { id seq body senderAccount { id name } sender { id } attachments { id } }
+      conversation { id counterpart { id } unreadCount }
+    }
+    ... on AttachmentScanned { cursor attachment { id scanStatus } message { id } }
+    ... on ConversationRead { cursor conversation { id } readerAccount { id } lastReadSeq }
+  }
+}
+"""
+
+
+class WsClosed(Exception):
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"closed {code}: {reason}")
+        self.code, self.reason = code, reason
+
+
+class GqlWs:
+    """A graphql-transport-ws client on the `websockets` package."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls,
+        url: str,
+        token: str | None,
+        *,
+        origin: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> AsyncIterator[GqlWs]:
+        async with websockets.connect(
+            url,
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            origin=Origin(origin) if origin else None,
+            open_timeout=10,
+            max_size=None,
+        ) as connection:
+            client = cls(connection)
+            init = (
+                payload
+                if payload is not None
+                else ({"authorization": f"Bearer {token}"} if token else {})
+            )
+            await connection.send(json.dumps({"type": "connection_init", "payload": init}))
+            message = await client.receive()
+            assert message["type"] == "connection_ack", message
+            yield client
+
+    async def receive(self, within: float = 10.0) -> dict[str, Any]:
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.connection.recv(), within)
+            except websockets.ConnectionClosed as closed:
+                rcvd = closed.rcvd
+                raise WsClosed(rcvd.code if rcvd else None, rcvd.reason if rcvd else "") from None
+            message: dict[str, Any] = json.loads(raw)
+            if message["type"] == "ping":
+                await self.connection.send(json.dumps({"type": "pong"}))
+                continue
+            return message
+
+    async def subscribe(
+        self, op_id: str = "1", after: str | None = None, query: str = INBOX_EVENTS
+    ) -> None:
+        payload = {"query": query, "variables": {"after": after}}
+        await self.connection.send(
+            json.dumps({"id": op_id, "type": "subscribe", "payload": payload})
+        )
+
+    async def events(self, count: int, within: float = 20.0) -> list[dict[str, Any]]:
+        """The next `count` `inboxEvents` of any subscription; fails on anything else."""
+        got: list[dict[str, Any]] = []
+        deadline = time.monotonic() + within
+        while len(got) < count:
+            message = await self.receive(max(deadline - time.monotonic(), 0.01))
+            assert message["type"] == "next" and "errors" not in message["payload"], message
+            got.append(message["payload"]["data"]["inboxEvents"])
+        return got
+
+    async def nothing(self, within: float = 0.5) -> None:
+        with contextlib.suppress(TimeoutError):
+            message = await self.receive(within)
+            raise AssertionError(f"expected nothing, got {message}")
+
+
+def bearer(user_id: uuid.UUID) -> str:
+    return issue_token(JWT_SECRET, user_id)
+
+
+async def http_send(
+    client: httpx.AsyncClient, url: str, user_id: uuid.UUID, recipient_id: uuid.UUID, body: str
+) -> dict[str, Any]:
+    response = await client.post(
+        url,
+        json={
+            "query": SEND,
+            "variables": {"input": {"recipientAccountId": str(recipient_id), "body": body}},
+        },
+        headers={"authorization": f"Bearer {bearer(user_id)}"},
+    )
+    assert response.status_code == 200, response.text
+    payload: dict[str, Any] = response.json()["data"]["sendMessage"]
+    assert payload["errors"] == [], payload
+    return payload

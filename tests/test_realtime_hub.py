@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from typing import Any
 
 import pytest
-from tortoise import Tortoise
 
-from gql.settings import tortoise_config
 from services import hub as hub_module
 from services.bus import MemoryBus
 from services.bus.backends.redis import RedisBus
@@ -26,17 +24,9 @@ from tests.realtime_fixtures import (  # noqa: F401  (fixture)
 )
 
 
-@pytest.fixture(scope="module")
-async def db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[None]:
-    path: Path = tmp_path_factory.mktemp("hub") / "hub.db"
-    await Tortoise.init(config=tortoise_config(f"sqlite://{path}"))
-    await Tortoise.generate_schemas()
-    yield
-    await Tortoise.close_connections()
-
-
 @pytest.fixture
-async def hub(db: None) -> AsyncIterator[Hub]:
+async def hub(app: Any) -> AsyncIterator[Hub]:
+    """A hub of its own (memory bus) over the app's database: SQLite, then PostgreSQL."""
     hub = Hub(MemoryBus(), queue_size=50, poll_seconds=0)
     await hub.start()
     yield hub

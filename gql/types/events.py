@@ -1,0 +1,41 @@
+"""Live inbox events (`Subscription.inboxEvents`): a union, each member with its `cursor`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from gql.types.accounts import Account
+from gql.types.conversations import Attachment, Conversation, Message
+
+
+@strawberry.type(description="A message was sent in one of the viewer's conversations.")
+class MessageCreated:
+    cursor: str
+    message: Message
+    conversation: Conversation
+
+
+@strawberry.type(description="An attachment's virus scan finished (CLEAN, INFECTED or FAILED).")
+class AttachmentScanned:
+    cursor: str
+    attachment: Attachment
+    message: Message
+
+
+@strawberry.type(description="A side of a conversation read it up to `lastReadSeq`.")
+class ConversationRead:
+    cursor: str
+    conversation: Conversation
+    reader_account: Account
+    last_read_seq: int
+
+
+InboxEvent = Annotated[
+    MessageCreated | AttachmentScanned | ConversationRead,
+    strawberry.union(
+        "InboxEvent",
+        description="Pass an event's `cursor` as `inboxEvents(after:)` to resume after it.",
+    ),
+]

@@ -1,0 +1,281 @@
+"""The live inbox through a real `liaison serve` (uvicorn subprocess) and a real websocket client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+import websockets
+
+from models import AccountKind, User
+from services import accounts
+from services.auth import issue_token
+from tests import realtime_fixtures
+from tests.conftest import JWT_SECRET
+from tests.factories import make_account, make_pair, make_user
+from tests.realtime_fixtures import (
+    GqlWs,
+    Server,
+    ServerCluster,
+    WsClosed,
+    bearer,
+    http_send,
+)
+
+cluster, server, private_redis = (
+    realtime_fixtures.cluster,
+    realtime_fixtures.server,
+    realtime_fixtures.private_redis,
+)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+async def test_partner_receives_message_sent_by_brand_over_http(
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe()
+        await asyncio.sleep(0.2)  # the subscription is registered
+        sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "Hi!")
+        [event] = await ws.events(1)
+    assert event["__typename"] == "MessageCreated"
+    assert event["message"]["id"] == sent["message"]["id"]
+    assert event["message"]["body"] == "Hi!"
+    assert event["message"]["senderAccount"]["id"] == str(pair.brand.id)
+    assert event["conversation"]["counterpart"]["id"] == str(pair.brand.id)
+    assert event["conversation"]["unreadCount"] == 1
+    assert event["cursor"]
+
+
+async def test_another_account_receives_nothing(
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    pair = await make_pair()
+    stranger = await make_pair(brand=pair.brand)  # same brand, other partner
+    outsider = await make_user(await make_account(AccountKind.BRAND))
+    async with (
+        GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as recipient,
+        GqlWs.connect(server.ws_url, bearer(stranger.partner_user.id)) as other_partner,
+        GqlWs.connect(server.ws_url, bearer(outsider.id)) as other_brand,
+    ):
+        for ws in (recipient, other_partner, other_brand):
+            await ws.subscribe()
+        await asyncio.sleep(0.2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "private")
+        [event] = await recipient.events(1)
+        assert event["message"]["body"] == "private"
+        await other_partner.nothing()
+        await other_brand.nothing()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"authorization": "Bearer not-a-jwt"},
+        {"authorization": "Basic dXNlcjpwYXNz"},
+        "expired",
+        "forged",
+    ],
+    ids=["missing", "garbage", "not-bearer", "expired", "forged"],
+)
+async def test_bad_token_closes_4403_before_any_subscription(
+    server: Server,
+    payload: object,
+) -> None:
+    user = (await make_pair()).partner_user
+    if payload == "expired":
+        token = issue_token(JWT_SECRET, user.id, ttl=timedelta(seconds=-5))
+        payload = {"authorization": f"Bearer {token}"}
+    elif payload == "forged":
+        payload = {"authorization": f"Bearer {issue_token('another-secret-' * 3, user.id)}"}
+    assert isinstance(payload, dict)
+    with pytest.raises(WsClosed) as closed:
+        async with GqlWs.connect(server.ws_url, None, payload=payload) as ws:
+            await ws.subscribe()
+            await ws.receive()
+    assert closed.value.code == 4403
+
+
+async def test_subscribe_before_connection_init_is_refused(server: Server) -> None:
+    async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as conn:  # type: ignore[list-item]
+        await conn.send(
+            '{"id": "1", "type": "subscribe", "payload": {"query": "subscription { inboxEvents { __typename } }"}}'
+        )
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await conn.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_websocket_from_a_foreign_origin_is_refused(server: Server) -> None:
+    user = (await make_pair()).partner_user
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with GqlWs.connect(server.ws_url, bearer(user.id), origin="https://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+    # LIAISON_ALLOWED_ORIGINS lists this one.
+    async with GqlWs.connect(server.ws_url, bearer(user.id), origin="https://app.example"):
+        pass
+
+
+async def test_only_graphql_transport_ws_is_served(server: Server) -> None:
+    async with websockets.connect(server.ws_url, subprotocols=["graphql-ws"]) as conn:  # type: ignore[list-item]
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await conn.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+async def test_user_without_messaging_gets_permission_denied(server: Server) -> None:
+    pair = await make_pair()
+    analyst = await make_user(pair.brand, role="ANALYST")
+    async with GqlWs.connect(server.ws_url, bearer(analyst.id)) as ws:
+        await ws.subscribe()
+        message = await ws.receive()
+    assert message["type"] in ("next", "error")
+    errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+    assert errors[0]["extensions"]["code"] == "PERMISSION_DENIED"
+
+
+async def test_revoked_messaging_stops_delivery(
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe()
+        await asyncio.sleep(0.2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "before")
+        assert (await ws.events(1))[0]["message"]["body"] == "before"
+        analyst = await accounts.built_in_role(pair.partner.id, "ANALYST")
+        await User.filter(id=pair.partner_user.id).update(role_id=analyst.id)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "after")
+        message = await ws.receive()
+        assert message["type"] == "next"
+        assert message["payload"]["data"] is None
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+        assert (await ws.receive())["type"] == "complete"
+
+
+async def test_subscriptions_per_connection_are_capped(server: Server) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        for n in range(10):  # LIAISON default cap
+            await ws.subscribe(op_id=str(n))
+        await ws.subscribe(op_id="one-too-many")
+        message = await ws.receive()
+    assert message == {
+        "id": "one-too-many",
+        "type": "error",
+        "payload": [{"message": "Subscription limit reached"}],
+    }
+
+
+async def test_reconnect_with_cursor_replays_exactly_what_was_missed(
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe()
+        await asyncio.sleep(0.2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "seen")
+        [seen] = await ws.events(1)
+    for n in range(100):
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, f"missed {n}")
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe(after=seen["cursor"])
+        replayed = await ws.events(100)
+        await ws.nothing(0.5)
+        # Then live, right after the replay.
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "live")
+        [live] = await ws.events(1)
+    bodies = [e["message"]["body"] for e in replayed]
+    assert bodies == [f"missed {n}" for n in range(100)]
+    assert len({e["message"]["id"] for e in replayed}) == 100
+    assert len({e["cursor"] for e in replayed}) == 100
+    assert live["message"]["body"] == "live"
+
+
+async def test_cursor_of_another_account_is_refused(
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.brand_user.id)) as ws:
+        await ws.subscribe()
+        await asyncio.sleep(0.2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "x")
+        [brand_event] = await ws.events(1)
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe(after=brand_event["cursor"])
+        message = await ws.receive()
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+async def test_subscriber_and_sender_on_two_processes(
+    cluster: ServerCluster,
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    other = cluster.start()
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe()
+        await asyncio.sleep(0.2)
+        await http_send(http, other.http_url, pair.brand_user.id, pair.partner.id, "via Redis")
+        [event] = await ws.events(1, within=5)
+    assert event["message"]["body"] == "via Redis"
+    other.stop()
+
+
+async def test_redis_restart_while_300_messages_are_sent_loses_nothing(
+    cluster: ServerCluster,
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    sender_process = cluster.start()
+    brand_pair = await make_pair()
+    second = await make_pair(brand=brand_pair.brand)
+    brand_user = brand_pair.brand_user
+    async with GqlWs.connect(server.ws_url, bearer(brand_user.id)) as ws:
+        await ws.subscribe()
+        await asyncio.sleep(0.2)
+
+        async def send_all() -> None:
+            for n in range(150):
+                for pair in (brand_pair, second):
+                    await http_send(
+                        http,
+                        sender_process.http_url,
+                        pair.partner_user.id,
+                        pair.brand.id,
+                        f"{pair.partner.id}:{n}",
+                    )
+                if n == 40:
+                    cluster.redis.stop()
+                if n == 80:
+                    cluster.redis.start()
+
+        sending = asyncio.create_task(send_all())
+        events = await ws.events(300, within=60)
+        await sending
+        await ws.nothing(0.5)
+    logs = server.log.read_text() + sender_process.log.read_text()
+    assert "lost Redis" in logs and "publish failed" in logs  # the restart did happen
+    bodies = [e["message"]["body"] for e in events]
+    assert len(set(bodies)) == 300
+    for pair in (brand_pair, second):
+        numbers = [int(b.split(":")[1]) for b in bodies if b.startswith(str(pair.partner.id))]
+        assert numbers == list(range(150))
+    sender_process.stop()
