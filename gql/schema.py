@@ -19,9 +19,11 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from gql.cost import QueryCostLimiter
 from gql.permissions import requires
 from gql.settings import Settings
 from gql.types.accounts import Viewer
+from gql.types.analytics import MessagingStats
 from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
 from gql.types.inputs import (
     AcceptMessagingTermsPayload,
@@ -32,7 +34,7 @@ from gql.types.inputs import (
     SetConversationArchivedPayload,
 )
 from models import Permission
-from resolvers import mutations, queries
+from resolvers import analytics, mutations, queries
 from subscriptions import Subscription
 
 
@@ -49,6 +51,11 @@ class Query:
     )
     conversation: Conversation | None = strawberry.field(
         resolver=queries.conversation, extensions=requires(Permission.MESSAGING)
+    )
+    messaging_stats: MessagingStats = strawberry.field(
+        resolver=analytics.messaging_stats,
+        extensions=requires(Permission.ANALYTICS_VIEW),
+        description="Figures of the viewer's own account, bucketed; see services.analytics.",
     )
 
 
@@ -94,6 +101,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryCostLimiter(max_cost=settings.max_query_cost),
     ]
     if not settings.development:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
