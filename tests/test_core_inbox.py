@@ -294,4 +294,5 @@ async def test_inbox_page_of_twenty_uses_a_constant_number_of_statements(api: Ap
     with count_sql() as large:
         assert len((await _inbox(api, user, first=20))["edges"]) == 20  # type: ignore[arg-type]
     # viewer, count, page (with joins), messages, users, accounts, attachments.
+    print(f"inbox statements: first=2 -> {len(small)}, first=20 -> {len(large)}")
     assert len(large) == len(small) <= 8, large
