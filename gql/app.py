@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
+from gql.downloads import download_attachment
 from gql.limits import BodyLimitMiddleware
 from gql.runtime import Runtime
 from gql.schema import build_schema
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),
         ],
         middleware=[Middleware(BodyLimitMiddleware, multipart_limit=settings.max_request_bytes)],
         lifespan=lifespan,

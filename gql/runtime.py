@@ -31,6 +31,6 @@ class Runtime:
             cursors=CursorCodec(settings.jwt_secret),
             blobs=blobs,
             bus=bus,
-            scans=make_scan_queue(settings, blobs),
+            scans=make_scan_queue(settings, blobs, bus),
             hub=Hub(bus, queue_size=settings.subscriber_queue_size),
         )

@@ -57,10 +57,14 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         try:
-            response = await self._handle_http(request)
-        except HTTPException as error:
-            response = error_response(error.status_code, "BAD_REQUEST", error.reason)
-        await response(scope, receive, send)
+            try:
+                response = await self._handle_http(request)
+            except HTTPException as error:
+                response = error_response(error.status_code, "BAD_REQUEST", error.reason)
+            await response(scope, receive, send)
+        finally:
+            # Closes the uploads of a multipart request (their spooled temp files).
+            await request.close()
 
     async def _handle_http(self, request: Request) -> Response:
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):

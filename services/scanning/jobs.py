@@ -1,0 +1,151 @@
+"""One scan attempt of one attachment, and the database side of its outcome.
+
+Invariants:
+
+- Only a row still ``PENDING`` is ever updated (``UPDATE … WHERE scan_status = 'PENDING'``),
+  so two workers racing on the same job, or a job delivered twice, change it once.
+- A verdict and its ``ATTACHMENT_SCANNED`` event are written in one transaction; the audience
+  is notified only after it commits.
+- ``ScannerUnavailable`` (clamd down, a timeout, an unexpected reply) never makes a file
+  ``CLEAN``: it bumps ``scan_attempts`` and keeps the row ``PENDING`` (``Retry``), until the
+  ``max_attempts``-th failure, which makes it ``FAILED`` (with its event).
+- ``scan_attempts`` counts every attempt, the successful one included; ``scan_detail`` holds
+  the signature of an ``INFECTED`` file, else the error of the last failed attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models import Attachment, EventKind, ScanStatus
+from services import events_log
+from services.blobs import BlobStore
+from services.scanner import Clean, ScannerUnavailable, ScanVerdict
+
+log = logging.getLogger("liaison.scanning")
+MAX_DETAIL = 500
+
+
+class Scanner(Protocol):
+    async def scan(self, path: Path) -> ScanVerdict: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The row is no longer PENDING (``status`` is None if the attachment is gone)."""
+
+    status: ScanStatus | None
+    attempts: int = 0
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """The attempt failed; the row stays PENDING with ``attempts`` attempts so far."""
+
+    attempts: int
+    error: str
+
+
+Outcome = Finished | Retry
+
+
+async def scan_attachment(
+    attachment_id: uuid.UUID,
+    *,
+    scanner: Scanner,
+    blobs: BlobStore,
+    notifier: events_log.Notifier,
+    max_attempts: int,
+) -> Outcome:
+    """Scan one attachment if it is still PENDING and record the outcome (see module doc)."""
+    row = await Attachment.filter(id=attachment_id).select_related("message__conversation").first()
+    if row is None:
+        return Finished(None)
+    if row.scan_status is not ScanStatus.PENDING:
+        return Finished(row.scan_status, row.scan_attempts, row.scan_detail)
+    path = blobs.path(row.storage_key)
+    if not await asyncio.to_thread(path.is_file):
+        # The database is the record, but bytes that are gone cannot come back.
+        return await _finish(row, ScanStatus.FAILED, "stored file is missing", notifier)
+    try:
+        verdict = await scanner.scan(path)
+    except ScannerUnavailable as error:
+        return await _record_failure(row, str(error), notifier, max_attempts)
+    if isinstance(verdict, Clean):
+        return await _finish(row, ScanStatus.CLEAN, None, notifier)
+    return await _finish(row, ScanStatus.INFECTED, verdict.signature, notifier)
+
+
+async def _finish(
+    row: Attachment, status: ScanStatus, detail: str | None, notifier: events_log.Notifier
+) -> Outcome:
+    message = row.message
+    conversation = message.conversation
+    async with in_transaction() as conn:
+        updated = (
+            await Attachment.filter(id=row.id, scan_status=ScanStatus.PENDING)
+            .using_db(conn)
+            .update(
+                scan_status=status,
+                scan_detail=detail[:MAX_DETAIL] if detail else None,
+                scanned_at=datetime.now(UTC),
+                scan_attempts=F("scan_attempts") + 1,
+            )
+        )
+        if not updated:
+            return await _current(row.id)
+        audience = await events_log.append(
+            conn,
+            EventKind.ATTACHMENT_SCANNED,
+            (conversation.brand_id, conversation.partner_id),  # type: ignore[attr-defined]
+            conversation.id,
+            attachment_id=row.id,
+            message_id=message.id,
+        )
+    await notifier.notify(audience)
+    log.info("attachment %s scanned: %s %s", row.id, status.value, detail or "")
+    return Finished(status, row.scan_attempts + 1, detail)
+
+
+async def _record_failure(
+    row: Attachment, error: str, notifier: events_log.Notifier, max_attempts: int
+) -> Outcome:
+    if row.scan_attempts + 1 >= max_attempts:
+        log.warning("attachment %s: no verdict after %d attempts: %s", row.id, max_attempts, error)
+        return await _finish(row, ScanStatus.FAILED, error, notifier)
+    updated = await Attachment.filter(id=row.id, scan_status=ScanStatus.PENDING).update(
+        scan_attempts=F("scan_attempts") + 1, scan_detail=error[:MAX_DETAIL]
+    )
+    if not updated:
+        return await _current(row.id)
+    log.warning("attachment %s: scan attempt %d failed: %s", row.id, row.scan_attempts + 1, error)
+    return Retry(row.scan_attempts + 1, error)
+
+
+async def _current(attachment_id: uuid.UUID) -> Finished:
+    row = await Attachment.filter(id=attachment_id).first()
+    if row is None:
+        return Finished(None)
+    return Finished(row.scan_status, row.scan_attempts, row.scan_detail)
+
+
+async def stale_pending(older_than: float, limit: int = 1000) -> list[uuid.UUID]:
+    """Attachments PENDING for more than ``older_than`` seconds, oldest first."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+    rows = (
+        await Attachment.filter(scan_status=ScanStatus.PENDING, created_at__lte=cutoff)
+        .order_by("created_at")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )
+    return [uuid.UUID(str(r)) for r in rows]
