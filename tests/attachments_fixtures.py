@@ -131,3 +131,19 @@ async def stored_rows(pair: Pair) -> tuple[int, int]:
     messages = await Message.filter(sender_account_id__in=senders).count()
     attachments = await Attachment.filter(message__sender_account_id__in=senders).count()
     return messages, attachments
+
+
+def padded_pdf(size: int) -> bytes:
+    """The corpus's valid PDF grown to exactly ``size`` bytes with comment lines before %%EOF."""
+    head = (CORPUS / "valid.pdf").read_bytes().rpartition(b"%%EOF")[0]
+    room = size - len(head) - len(b"%%EOF\n")
+    line = b"%" + b"x" * 1022 + b"\n"
+    padding = line * (room // len(line))
+    rest = room - len(padding)
+    if rest == 1:
+        padding += b"\n"
+    elif rest > 1:
+        padding += b"%" + b"y" * (rest - 2) + b"\n"
+    data = head + padding + b"%%EOF\n"
+    assert len(data) == size
+    return data
