@@ -1,0 +1,169 @@
+"""`liaison worker` and `liaison serve` as real processes on PostgreSQL, Redis and clamd."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from gql.settings import Settings
+from models import Attachment, ScanStatus
+from services.scanning.redis_queue import Keys, job_state
+from tests.attachments_fixtures import (
+    CORPUS,
+    padded_pdf,
+    scanning_app,
+    send_files,
+    wait_final,
+    wait_for,
+)
+from tests.clamd_fixtures import clamd_socket
+from tests.conftest import JWT_SECRET
+from tests.factories import Api, make_pair
+from tests.realtime_fixtures import LIAISON, ROOT, RedisServer, server_env, start_server
+
+__all__ = ["clamd_socket"]  # fixture used by name below
+KEYS = Keys()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def env(
+    backend: str, app_settings: Settings, redis_server: RedisServer, clamd_socket: str
+) -> dict[str, str]:
+    if backend != "postgres":
+        pytest.skip("several processes share the PostgreSQL database")
+    return {
+        **server_env(app_settings.database_url, app_settings.data_dir, redis_server.url),
+        "LIAISON_CLAMD": clamd_socket,
+    }
+
+
+def start_worker(env: dict[str, str], log: Path, *, burst: bool = False) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [LIAISON, "worker", *(["--burst"] if burst else [])],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+async def test_worker_killed_mid_scan_jobs_are_reclaimed(
+    app: Any,
+    app_settings: Settings,
+    env: dict[str, str],
+    redis: Redis,
+    redis_server: RedisServer,
+    tmp_path: Path,
+) -> None:
+    async with scanning_app(app_settings, redis_url=redis_server.url) as (_, api):
+        pair = await make_pair()
+        files = [(f"big{n}.pdf", padded_pdf(12 * 1024 * 1024 + n)) for n in range(8)]
+        files.append(("eicar.csv", (CORPUS / "eicar_in.csv").read_bytes()))
+        sent = await send_files(api, pair, files)
+    ids = [a["id"] for a in sent["message"]["attachments"]]
+    assert len(ids) == 9
+
+    first = start_worker(env, tmp_path / "worker1.log")
+    try:
+
+        async def one_running() -> bool:
+            states = [await job_state(redis, KEYS, i) for i in ids]
+            return any(s is not None and s.status == "running" for s in states)
+
+        await wait_for(one_running, 60, "the first worker to start scanning")
+    finally:
+        stop(first, signal.SIGKILL)
+    pending = await redis.xpending(KEYS.stream, KEYS.group)
+    assert pending["pending"] >= 1, "the killed worker left no job in flight"
+
+    second = start_worker(env, tmp_path / "worker2.log", burst=True)
+    try:
+        await asyncio.to_thread(second.wait, 120)
+    finally:
+        stop(second, signal.SIGKILL)
+    assert second.returncode == 0, (tmp_path / "worker2.log").read_text()
+    statuses = await wait_final(ids, within=1)
+    assert statuses.pop(ids[-1]) is ScanStatus.INFECTED
+    assert set(statuses.values()) == {ScanStatus.CLEAN}
+    assert (await redis.xpending(KEYS.stream, KEYS.group))["pending"] == 0
+    for attachment_id in ids:
+        state = await job_state(redis, KEYS, attachment_id)
+        assert state is not None and state.status in ("clean", "infected")
+    log = (tmp_path / "worker2.log").read_text()
+    assert "reclaimed" in log
+
+
+async def test_serve_and_worker_processes_end_to_end(
+    app: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    """A real `liaison serve` enqueues, a real `liaison worker` scans, the bytes come back."""
+    server = start_server(env, tmp_path)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        pair = await make_pair()
+        pdf = (CORPUS / "valid.pdf").read_bytes()
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{server.port}", timeout=30
+        ) as client:
+            api = Api(client, JWT_SECRET)
+            eicar = (CORPUS / "eicar_in.csv").read_bytes()
+            sent = await send_files(api, pair, [("brief.pdf", pdf), ("test.csv", eicar)])
+            assert sent["errors"] == []
+            pdf_id, eicar_id = (a["id"] for a in sent["message"]["attachments"])
+            statuses = await wait_final([pdf_id, eicar_id], within=60)
+            assert statuses == {pdf_id: ScanStatus.CLEAN, eicar_id: ScanStatus.INFECTED}
+            token = api.token(pair.partner_user)
+            headers = {"authorization": f"Bearer {token}"}
+            response = await client.get(f"/attachments/{pdf_id}", headers=headers)
+            assert response.status_code == 200 and response.content == pdf
+            assert response.headers["content-type"] == "application/pdf"
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert (
+                await client.get(f"/attachments/{eicar_id}", headers=headers)
+            ).status_code == 404
+            query = {"query": "{ __typename }"}
+            assert (await client.post("/graphql", json=query, headers=headers)).status_code == 200
+        assert (await Attachment.get(id=pdf_id)).scan_attempts == 1
+    finally:
+        stop(worker)
+        server.stop()
+    assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
