@@ -57,6 +57,11 @@ async def stage_uploads(
 
 async def _stage_one(blobs: BlobStore, upload: Upload, index: int, max_bytes: int) -> StagedFile:
     field = ("attachments", str(index))
+    if not callable(getattr(upload, "read", None)):
+        # A multipart part without a filename arrives as a plain form field, not a file.
+        raise AttachmentRejected(
+            "ATTACHMENT_TYPE_NOT_ALLOWED", "This attachment is not a file upload.", field
+        )
     try:
         blob = await blobs.stage(upload, max_bytes=max_bytes)
     except DomainError as error:
