@@ -8,23 +8,20 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
+from gql.analytics_csv import messaging_csv
 from gql.downloads import download_attachment
 from gql.limits import BodyLimitMiddleware
+from gql.observability import RequestObservability
+from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.view import LiaisonGraphQL
 
 log = logging.getLogger("liaison.app")
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -40,6 +37,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            rt.shutting_down.set()
+            await rt.send_limits.close()
             await rt.scans.stop()  # type: ignore[attr-defined]
             await rt.hub.stop()  # stops the bus
             await Tortoise.close_connections()
@@ -49,9 +48,15 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", make_readyz(settings, rt.shutting_down)),
+            Route("/metrics", make_metrics(settings)),
+            Route("/analytics/messaging.csv", messaging_csv, methods=["GET"]),
             Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),
         ],
-        middleware=[Middleware(BodyLimitMiddleware, multipart_limit=settings.max_request_bytes)],
+        middleware=[
+            Middleware(RequestObservability),
+            Middleware(BodyLimitMiddleware, multipart_limit=settings.max_request_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.rt = rt

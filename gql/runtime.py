@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from gql.settings import Settings
 from services.attachments import ScanQueue
@@ -10,6 +11,7 @@ from services.blobs import BlobStore, LocalBlobStore
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
+from services.ratelimit import SendRateLimits, make_rate_limiter
 from services.scanning import make_scan_queue
 
 
@@ -21,6 +23,10 @@ class Runtime:
     bus: EventBus
     scans: ScanQueue
     hub: Hub
+    send_limits: SendRateLimits
+    # Set when the server starts shutting down (the lifespan's exit): long-lived work such
+    # as subscriptions may watch it and end (close websockets with gql.ws's 1012).
+    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -33,4 +39,10 @@ class Runtime:
             bus=bus,
             scans=make_scan_queue(settings, blobs, bus),
             hub=Hub(bus, queue_size=settings.subscriber_queue_size),
+            send_limits=SendRateLimits(
+                make_rate_limiter(settings.redis_url),
+                per_user=settings.rate_limit_user_per_minute,
+                per_account=settings.rate_limit_account_per_minute,
+                upload_bytes=settings.rate_limit_upload_bytes_per_minute,
+            ),
         )

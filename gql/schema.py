@@ -20,6 +20,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from gql.cost import QueryCostLimiter
+from gql.observability import OperationObserver
 from gql.permissions import requires
 from gql.settings import Settings
 from gql.types.accounts import Viewer
@@ -95,6 +96,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, so each operation gets fresh extension state; the parser and validation
     # caches behind ParserCache and ValidationCache are shared per maxsize.
     extensions: list[Callable[[], SchemaExtension]] = [
+        OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
         lambda: ParserCache(maxsize=1000),
         lambda: ValidationCache(maxsize=1000),

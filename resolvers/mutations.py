@@ -31,9 +31,13 @@ async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayloa
     ctx = info.context
     settings = ctx.rt.settings
     try:
+        uploads = cast("list[Upload]", input.attachments or [])
+        await ctx.rt.send_limits.check_send(
+            ctx.viewer, sum(getattr(u, "size", None) or 0 for u in uploads)
+        )
         files = await stage_uploads(
             ctx.rt.blobs,
-            cast("list[Upload]", input.attachments or []),
+            uploads,
             max_files=settings.max_attachments,
             max_bytes=settings.max_attachment_bytes,
         )

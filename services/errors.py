@@ -60,3 +60,13 @@ class InvalidCursor(DomainError):
 
 class IdempotencyConflict(DomainError):
     code = "IDEMPOTENCY_CONFLICT"
+
+
+class RateLimited(DomainError):
+    """Too many requests; `retry_after` is the number of seconds to wait."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

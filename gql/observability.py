@@ -1,0 +1,165 @@
+"""Request ids, one JSON log line per request, and HTTP/GraphQL/websocket metrics.
+
+- `RequestObservability` (ASGI middleware, outermost): takes the caller's `X-Request-ID`
+  when it is a short token (else makes one), echoes it on the response, and logs one line
+  on `liaison.access`: request id, method, route, status, duration, GraphQL operation name,
+  user and account ids. Never bodies, query strings or headers (tokens live there).
+- `OperationObserver` (schema extension): per-operation metrics by operation name, and the
+  name handed to the access log through the request state.
+- `JsonFormatter` / `configure_logging`: every log record as one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+
+from services import metrics
+
+access_log = logging.getLogger("liaison.access")
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+STATE_OPERATION = "operation_name"
+STATE_REQUEST_ID = "request_id"
+
+
+class RequestObservability:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        state = scope.setdefault("state", {})
+        state[STATE_REQUEST_ID] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            duration = time.perf_counter() - started
+            route = _route(scope)
+            metrics.HTTP_REQUESTS.labels(route, str(status)).inc()
+            metrics.HTTP_DURATION.labels(route).observe(duration)
+            viewer = state.get("viewer")
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope.get("method"),
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 2),
+                        "operation": state.get(STATE_OPERATION),
+                        "user_id": str(viewer.user_id) if viewer else None,
+                        "account_id": str(viewer.account_id) if viewer else None,
+                    }
+                },
+            )
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        accepted = False
+
+        async def counting_send(message: Message) -> None:
+            nonlocal accepted
+            if message["type"] == "websocket.accept" and not accepted:
+                accepted = True
+                metrics.WEBSOCKET_CONNECTIONS.inc()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            if accepted:
+                metrics.WEBSOCKET_CONNECTIONS.dec()
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = bytes(value).decode("latin-1")
+            if _VALID_REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class OperationObserver(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        ctx = self.execution_context
+        name = ctx.operation_name
+        operation = _operation_type(ctx)
+        label = metrics.operation_label(name)
+        errors = ctx.result.errors if ctx.result is not None else ctx.pre_execution_errors
+        outcome = "error" if errors else "ok"
+        metrics.GRAPHQL_OPERATIONS.labels(label, operation, outcome).inc()
+        metrics.GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)
+        request = getattr(ctx.context, "request", None)
+        if request is not None:
+            request.state.operation_name = name or "anonymous"
+
+
+def _operation_type(ctx: Any) -> str:
+    try:
+        return str(ctx.operation_type.value)
+    except (RuntimeError, AttributeError):
+        return "unknown"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """JSON lines on stderr for the root logger; idempotent."""
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.handlers = [handler]
+    root.setLevel(level)
