@@ -83,6 +83,10 @@ EOF
 }
 
 start() {
+  mkdir -p "$run_dir"
+  # Concurrent starts (parallel test sessions) queue here instead of killing each other's clamd.
+  exec 9>"$run_dir/start.lock"
+  flock 9
   if running_pid >/dev/null && ping_ok; then
     echo "$sock"
     return 0
@@ -96,7 +100,7 @@ start() {
   write_config
   rm -f "$sock"
   log "starting clamd with $conf"
-  clamd --config-file="$conf" >&2
+  clamd --config-file="$conf" >&2 9>&-  # the daemon must not inherit (and hold) the lock
   local waited=0
   until ping_ok; do
     if ((waited >= timeout_s)); then
