@@ -10,12 +10,9 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -34,6 +31,7 @@ from gql.types.inputs import (
     SendMessagePayload,
     SetConversationArchivedPayload,
 )
+from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
 from models import Permission
 from resolvers import analytics, mutations, queries
 from subscriptions import Subscription
@@ -93,20 +91,22 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Factories, so each operation gets fresh extension state; the parser and validation
-    # caches behind ParserCache and ValidationCache are shared per maxsize.
+    # Factories, so each operation gets fresh extension state. The parse cache behind
+    # ParserCache is shared per maxsize; validation results are cached per schema, with the
+    # limit rules built once so that the cache can hit (see gql.validation).
+    rules = limiter_rules(settings.max_query_depth, settings.max_aliases)
+    if not settings.development:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    validated = ValidationResults(maxsize=1000)
     extensions: list[Callable[[], SchemaExtension]] = [
         OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
         lambda: ParserCache(maxsize=1000),
-        lambda: ValidationCache(maxsize=1000),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
+        lambda: QueryTextValidationCache(validated),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost),
     ]
-    if not settings.development:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
