@@ -160,7 +160,9 @@ async def open_graphql(url: str, token: str, sub: Subscriber) -> None:
     ws = await websockets.connect(
         url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None, open_timeout=60
     )
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+    )
     assert json.loads(await ws.recv())["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
     sub.ws = ws
@@ -205,7 +207,10 @@ async def close_all(subs: list[Subscriber]) -> None:
 async def send(http: httpx.AsyncClient, url: str, tokens: dict[str, str], body: str) -> None:
     response = await http.post(
         url,
-        json={"query": SEND, "variables": {"input": {"recipientAccountId": tokens["partner"], "body": body}}},
+        json={
+            "query": SEND,
+            "variables": {"input": {"recipientAccountId": tokens["partner"], "body": body}},
+        },
         headers={"authorization": f"Bearer {tokens['sender']}"},
     )
     assert response.json()["data"]["sendMessage"]["errors"] == [], response.text
@@ -217,13 +222,13 @@ async def latency(
     for s in subs:
         s.track, s.arrivals = True, {}
     first, last, posts = [], [], []
-    for n in range(samples):
+    for _ in range(samples):
         body = f"lat-{uuid.uuid4().hex}"
         t0 = time.perf_counter()
         await send(http, url, tokens, body)
         posts.append((time.perf_counter() - t0) * 1000)
         deadline = time.monotonic() + 10
-        while any(body not in s.arrivals for s in subs) and time.monotonic() < deadline:
+        while any(body not in s.arrivals for s in subs) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.0005)
         arrivals = [s.arrivals[body] for s in subs if body in s.arrivals]
         first.append((subs[0].arrivals[body] - t0) * 1000)
@@ -259,11 +264,11 @@ async def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--messages", type=int, default=20, help="broadcasts in the throughput run")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     db = f"liaison_bench_{os.getpid()}"
-    subprocess.run(["psql", PG, "-q", "-c", f'CREATE DATABASE "{db}"'], check=True)
+    subprocess.run(["psql", PG, "-q", "-c", f'CREATE DATABASE "{db}"'], check=True)  # noqa: ASYNC221
     db_url = PG.rsplit("/", 1)[0] + "/" + db
     redis = RedisServer()
     redis.start()
@@ -293,14 +298,18 @@ async def main() -> None:
 
             one = await open_many(1, graphql_opener)
             await asyncio.sleep(0.5)
-            results["latency_1_subscriber"] = await latency(http, http_url, tokens, one, args.samples)
+            results["latency_1_subscriber"] = await latency(
+                http, http_url, tokens, one, args.samples
+            )
             await close_all(one)
 
             await asyncio.sleep(1)
             rss_before = rss_kb(server.pid)
             subs = await open_many(1000, graphql_opener)
             await asyncio.sleep(2)
-            results["rss_per_idle_subscriber_kb"] = round((rss_kb(server.pid) - rss_before) / 1000, 1)
+            results["rss_per_idle_subscriber_kb"] = round(
+                (rss_kb(server.pid) - rss_before) / 1000, 1
+            )
             results["latency_1000_subscribers"] = await latency(
                 http, http_url, tokens, subs, max(args.samples // 4, 20)
             )
@@ -308,7 +317,9 @@ async def main() -> None:
             subs += more
             await asyncio.sleep(2)
             rss_idle = rss_kb(server.pid)
-            results["rss_per_idle_subscriber_kb_at_n"] = round((rss_idle - rss_before) / len(subs), 1)
+            results["rss_per_idle_subscriber_kb_at_n"] = round(
+                (rss_idle - rss_before) / len(subs), 1
+            )
 
             async def emit_graphql(n: int) -> None:
                 await send(http, http_url, tokens, f"tp-{n}")
@@ -325,25 +336,59 @@ async def main() -> None:
 
             raw_port = free_port()
             raw = start(
-                [sys.executable, "-m", "uvicorn", "bench.realtime:baseline_app", "--factory",
-                 "--port", str(raw_port), "--ws", "websockets-sansio", "--log-level", "warning"],
-                {}, raw_port,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.realtime:baseline_app",
+                    "--factory",
+                    "--port",
+                    str(raw_port),
+                    "--ws",
+                    "websockets-sansio",
+                    "--log-level",
+                    "warning",
+                ],
+                {},
+                raw_port,
             )
             processes.append(raw)
             raw_subs = await open_many(
                 args.subscribers, lambda s: open_raw(f"ws://127.0.0.1:{raw_port}/ws", s)
             )
             await asyncio.sleep(1)
-            sample = json.dumps({"id": "1", "type": "next", "payload": {"data": {"inboxEvents": {
-                "__typename": "MessageCreated", "cursor": "x" * 60,
-                "message": {"id": str(uuid.uuid4()), "seq": 1, "body": "tp", "sentAt": "2026-01-01T00:00:00Z",
-                            "senderAccount": {"id": str(uuid.uuid4()), "name": "Bench Brand"}},
-                "conversation": {"id": str(uuid.uuid4()), "unreadCount": 1}}}}})
+            sample = json.dumps(
+                {
+                    "id": "1",
+                    "type": "next",
+                    "payload": {
+                        "data": {
+                            "inboxEvents": {
+                                "__typename": "MessageCreated",
+                                "cursor": "x" * 60,
+                                "message": {
+                                    "id": str(uuid.uuid4()),
+                                    "seq": 1,
+                                    "body": "tp",
+                                    "sentAt": "2026-01-01T00:00:00Z",
+                                    "senderAccount": {
+                                        "id": str(uuid.uuid4()),
+                                        "name": "Bench Brand",
+                                    },
+                                },
+                                "conversation": {"id": str(uuid.uuid4()), "unreadCount": 1},
+                            }
+                        }
+                    },
+                }
+            )
 
             async def emit_raw(n: int) -> None:
                 await http.post(f"http://127.0.0.1:{raw_port}/broadcast", content=sample)
 
-            results["raw_deliveries_per_s"] = round(await throughput(raw_subs, args.messages, emit_raw))
+            results["raw_deliveries_per_s"] = round(
+                await throughput(raw_subs, args.messages, emit_raw)
+            )
             await close_all(raw_subs)
         results["ratio_to_raw"] = round(
             results["liaison_deliveries_per_s"] / results["raw_deliveries_per_s"], 3
@@ -353,7 +398,8 @@ async def main() -> None:
             process.terminate()
             process.wait(20)
         redis.close()
-        subprocess.run(["psql", PG, "-q", "-c", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'])
+        drop = f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'
+        subprocess.run(["psql", PG, "-q", "-c", drop], check=False)  # noqa: ASYNC221
     print(json.dumps(results, indent=2))
 
 
