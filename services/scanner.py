@@ -1,38 +1,34 @@
-"""Virus scanning against clamd with the INSTREAM command.
+"""Virus scanning with pyclamd against a real clamd, using the INSTREAM command.
 
 Invariants:
 
-- ``scan`` returns ``Clean()`` only when clamd completed a scan of every byte and answered
-  ``stream: OK``; ``Infected(signature)`` only for ``stream: <signature> FOUND``. Anything
-  else (connection refused, timeout, ``... ERROR`` such as a size limit, an unparseable
-  reply) raises ``ScannerUnavailable``; a caller must then retry, never assume clean.
-- The file is streamed to clamd (``INSTREAM``), so clamd needs no access to our data
-  directory, and it is sent in ``chunk_size`` pieces: never whole in memory.
-- Socket work runs in a thread (``asyncio.to_thread``) and is bounded by ``timeout``
-  seconds overall: the thread itself gives up at the deadline, not just the awaiting task.
+- ``scan`` returns ``Clean()`` only when pyclamd's ``scan_stream`` completed and returned
+  ``None``; ``Infected(signature)`` only for a ``FOUND`` reply. Anything else (connection
+  refused, timeout, an ``ERROR`` reply such as a size limit, any exception) raises
+  ``ScannerUnavailable``; a caller must then retry, never assume clean.
+- The file is streamed to clamd (INSTREAM), so clamd needs no access to our data directory,
+  and it is read in ``chunk_size`` pieces: never whole in memory.
+- pyclamd is synchronous: every call runs in a thread (``asyncio.to_thread``), bounded by
+  ``timeout`` (pyclamd's socket timeout, and an overall deadline around the thread).
 
-Why not pyclamd's ``scan_stream``: pyclamd 0.4.0 does stream a file object in chunks, but it
-writes them with ``socket.send`` rather than ``sendall`` (a short write on a socket with a
-timeout silently drops bytes and desynchronises the length-prefixed framing, which could end
-in clamd scanning a different byte stream than the file), reports clamd's ``ERROR`` replies
-as entries in its result dict, and leaks its socket whenever a connect or send fails. The
-protocol is small, so we speak it directly: ``zINSTREAM\\0``, then chunks each prefixed
-with a 4-byte big-endian length, then a zero length; the reply ends with ``\\0``.
+pyclamd 0.4.0 writes chunks with ``socket.send``, which may write only part of a buffer and
+would then desynchronise INSTREAM's length-prefixed framing, and it leaves its socket open
+when a connect fails. `_SendAll` and `_closing_connect` below close those two gaps around the
+library rather than replacing it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import pyclamd
 
 CHUNK = 64 * 1024
-_MAX_REPLY = 4096
 _A = TypeVar("_A")
 
 
@@ -53,6 +49,42 @@ class ScannerUnavailable(Exception):
     """clamd could not give a verdict; the file is neither clean nor infected yet."""
 
 
+class _SendAll:
+    """A socket whose ``send`` is ``sendall``: pyclamd ignores short writes."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def send(self, data: bytes) -> int:
+        self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _closing_connect(init_socket: Callable[[Any], None]) -> Callable[[Any], None]:
+    def connect(client: Any) -> None:
+        try:
+            init_socket(client)
+        except BaseException:
+            sock = getattr(client, "clamd_socket", None)
+            if sock is not None:
+                sock.close()
+            raise
+        client.clamd_socket = _SendAll(client.clamd_socket)
+
+    return connect
+
+
+class _UnixClient(pyclamd.ClamdUnixSocket):  # type: ignore[misc]
+    _init_socket = _closing_connect(pyclamd.ClamdUnixSocket._init_socket)
+
+
+class _NetworkClient(pyclamd.ClamdNetworkSocket):  # type: ignore[misc]
+    _init_socket = _closing_connect(pyclamd.ClamdNetworkSocket._init_socket)
+
+
 class ClamdScanner:
     """Talks to one clamd, given as ``LIAISON_CLAMD``: a unix socket path (contains ``/``)
     or ``host:port``."""
@@ -60,85 +92,57 @@ class ClamdScanner:
     def __init__(self, address: str, *, timeout: float = 60.0, chunk_size: int = CHUNK) -> None:
         self.timeout = timeout
         self.chunk_size = chunk_size
-        self._family: socket.AddressFamily
         self._address: str | tuple[str, int]
         if "/" in address:
-            self._family, self._address = socket.AF_UNIX, address
+            self._address = address
         else:
             host, _, port = address.rpartition(":")
             if not host or not port.isdigit():
                 raise ValueError(f"clamd address must be a socket path or host:port: {address!r}")
-            self._family, self._address = socket.AF_INET, (host, int(port))
+            self._address = (host, int(port))
 
     def __repr__(self) -> str:
         return f"ClamdScanner({self._address!r})"
 
     async def scan(self, path: Path) -> ScanVerdict:
         """Scan the file at ``path``; raises ``ScannerUnavailable`` if there is no verdict."""
-        reply = await self._call(self._instream, path)
-        if reply == "stream: OK":
+        result = await self._call(self._scan_stream, path)
+        if result is None:
             return Clean()
-        if reply.startswith("stream: ") and reply.endswith(" FOUND"):
-            signature = reply.removeprefix("stream: ").removesuffix(" FOUND").strip()
-            if signature:
-                return Infected(signature)
-        raise ScannerUnavailable(f"clamd answered {reply!r}")
+        status, detail = result.get("stream", ("", ""))
+        if status == "FOUND" and detail:
+            return Infected(str(detail))
+        raise ScannerUnavailable(f"clamd answered {result!r}")
 
     async def ping(self) -> bool:
-        """True if clamd answers ``PING`` with ``PONG`` within the timeout."""
+        """True if clamd answers ``PING`` within the timeout."""
         try:
-            return await self._call(self._command, b"zPING\0") == "PONG"
+            return bool(await self._call(lambda _: self._client().ping(), None))
         except ScannerUnavailable:
             return False
 
-    async def _call(self, func: Callable[[_A], str], arg: _A) -> str:
+    async def _call(self, func: Callable[[_A], Any], arg: _A) -> Any:
         try:
             async with asyncio.timeout(self.timeout + 1):
                 return await asyncio.to_thread(func, arg)
         except Exception as e:
             raise ScannerUnavailable(f"clamd at {self._address!r}: {e!r}") from e
 
-    def _connect(self, deadline: float) -> socket.socket:
-        sock = socket.socket(self._family, socket.SOCK_STREAM)
+    def _client(self) -> Any:
+        if isinstance(self._address, str):
+            return _UnixClient(self._address, timeout=self.timeout)
+        host, port = self._address
+        return _NetworkClient(host, port, timeout=self.timeout)
+
+    def _scan_stream(self, path: Path) -> dict[str, tuple[str, str]] | None:
+        client = self._client()
         try:
-            sock.settimeout(_remaining(deadline))
-            sock.connect(self._address)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    def _command(self, command: bytes) -> str:
-        deadline = time.monotonic() + self.timeout
-        with self._connect(deadline) as sock:
-            sock.sendall(command)
-            return _read_reply(sock, deadline)
-
-    def _instream(self, path: Path) -> str:
-        deadline = time.monotonic() + self.timeout
-        with path.open("rb") as file, self._connect(deadline) as sock:
-            sock.sendall(b"zINSTREAM\0")
-            while chunk := file.read(self.chunk_size):
-                sock.settimeout(_remaining(deadline))
-                sock.sendall(struct.pack("!L", len(chunk)) + chunk)
-            sock.sendall(struct.pack("!L", 0))
-            return _read_reply(sock, deadline)
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("clamd did not answer in time")
-    return left
-
-
-def _read_reply(sock: socket.socket, deadline: float) -> str:
-    """Read one NUL-terminated reply; a reply cut short by EOF is still returned."""
-    data = b""
-    while b"\0" not in data and len(data) < _MAX_REPLY:
-        sock.settimeout(_remaining(deadline))
-        piece = sock.recv(_MAX_REPLY)
-        if not piece:
-            break
-        data += piece
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
+            with path.open("rb") as file:
+                result: dict[str, tuple[str, str]] | None = client.scan_stream(
+                    file, chunk_size=self.chunk_size
+                )
+                return result
+        finally:
+            sock = getattr(client, "clamd_socket", None)
+            if sock is not None:
+                sock.close()

@@ -110,8 +110,13 @@ def error_server() -> Iterator[str]:
             with conn:
                 received = b""
                 while not received.endswith(b"\0\0\0\0"):  # the zero-length last chunk
-                    received += conn.recv(65536)
-                conn.sendall(b"INSTREAM size limit exceeded. ERROR\0")
+                    piece = conn.recv(65536)
+                    if not piece:  # a connection check that sends nothing
+                        break
+                    received += piece
+                if not received:
+                    continue
+                conn.sendall(b"INSTREAM size limit exceeded. ERROR\n")
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
