@@ -33,13 +33,13 @@ def create_app(settings: Settings) -> Starlette:
         # Lifespan runs in its own task under uvicorn: requests need the global fallback.
         await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
         await rt.hub.start()  # starts the bus
-        await rt.scans.start()  # type: ignore[attr-defined]
+        await rt.scans.start()
         try:
             yield
         finally:
             rt.shutting_down.set()
             await rt.send_limits.close()
-            await rt.scans.stop()  # type: ignore[attr-defined]
+            await rt.scans.stop()
             await rt.hub.stop()  # stops the bus
             await Tortoise.close_connections()
 

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from gql.settings import Settings
-from services.attachments import ScanQueue
+from services.attachments import ScanService
 from services.blobs import BlobStore, LocalBlobStore
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
@@ -21,7 +21,7 @@ class Runtime:
     cursors: CursorCodec
     blobs: BlobStore
     bus: EventBus
-    scans: ScanQueue
+    scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such

@@ -1,16 +1,16 @@
-"""The GraphQL HTTP endpoint: authentication, CSRF defence and JSON errors in front of Strawberry."""
+"""The GraphQL HTTP endpoint: auth, CSRF defence and JSON errors in front of Strawberry."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
@@ -86,7 +86,9 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 "'x-apollo-operation-name' header.",
             )
         try:
-            viewer = await load_viewer(self.rt.settings.jwt_secret, request.headers.get("authorization"))
+            viewer = await load_viewer(
+                self.rt.settings.jwt_secret, request.headers.get("authorization")
+            )
         except Unauthenticated as error:
             return error_response(401, error.code, error.message, **{"WWW-Authenticate": "Bearer"})
         request.state.viewer = viewer

@@ -28,6 +28,14 @@ class ScanQueue(Protocol):
     async def enqueue(self, attachment_ids: Sequence[uuid.UUID]) -> None: ...
 
 
+class ScanService(ScanQueue, Protocol):
+    """A scan queue with a lifetime: started and stopped with the process."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StagedFile:
     blob: StagedBlob

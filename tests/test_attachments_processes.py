@@ -30,6 +30,9 @@ from tests.conftest import JWT_SECRET
 from tests.factories import Api, make_pair
 from tests.realtime_fixtures import LIAISON, ROOT, RedisServer, server_env, start_server
 
+# Several processes share one database: these run on the real PostgreSQL only.
+pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
 __all__ = ["clamd_socket"]  # fixture used by name below
 KEYS = Keys()
 
@@ -54,11 +57,7 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def env(
-    backend: str, app_settings: Settings, redis_server: RedisServer, clamd_socket: str
-) -> dict[str, str]:
-    if backend != "postgres":
-        pytest.skip("several processes share the PostgreSQL database")
+def env(app_settings: Settings, redis_server: RedisServer, clamd_socket: str) -> dict[str, str]:
     return {
         **server_env(app_settings.database_url, app_settings.data_dir, redis_server.url),
         "LIAISON_CLAMD": clamd_socket,

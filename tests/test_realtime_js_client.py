@@ -25,8 +25,9 @@ cluster, server, private_redis = (
 
 @pytest.fixture(scope="session")
 def node_client() -> Path:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
+    assert shutil.which("node"), (
+        "node is needed for the graphql-ws client test (scripts/test.sh installs it)"
+    )
     if not (JS / "node_modules" / "graphql-ws").exists():
         subprocess_run = shutil.which("npm")
         assert subprocess_run, "npm is needed to install tests/js"

@@ -30,11 +30,17 @@ async def _send_loop(
 ) -> None:
     async with httpx.AsyncClient(timeout=15) as client:
         while not stop.is_set():
-            variables = {"input": {"recipientAccountId": recipient, "body": "loop",
-                                   "clientMessageId": uuid.uuid4().hex}}
+            variables = {
+                "input": {
+                    "recipientAccountId": recipient,
+                    "body": "loop",
+                    "clientMessageId": uuid.uuid4().hex,
+                }
+            }
             try:
                 response = await client.post(
-                    url, json={"query": SEND, "variables": variables},
+                    url,
+                    json={"query": SEND, "variables": variables},
                     headers={"authorization": f"Bearer {token}"},
                 )
             except httpx.HTTPError:
@@ -47,20 +53,21 @@ async def _send_loop(
             acked.append((payload["message"]["id"], time.monotonic()))
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_sigterm_during_a_send_loop_loses_no_acknowledged_message(
-    backend: str, app: Any, app_settings: Settings, tmp_path: Path
+    app: Any, app_settings: Settings, tmp_path: Path
 ) -> None:
-    if backend != "postgres":
-        pytest.skip("the server process shares the PostgreSQL database")
     pair = await make_pair()
-    server = start_server(server_env(app_settings.database_url, app_settings.data_dir, None), tmp_path)
+    server = start_server(
+        server_env(app_settings.database_url, app_settings.data_dir, None), tmp_path
+    )
     try:
         token = issue_token(JWT_SECRET, pair.brand_user.id)
         partner_token = issue_token(JWT_SECRET, pair.partner_user.id)
         async with GqlWs.connect(server.ws_url, partner_token) as ws:
-            await ws.connection.send(json.dumps(
-                {"id": "1", "type": "subscribe", "payload": {"query": INBOX_EVENTS}}
-            ))
+            await ws.connection.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": INBOX_EVENTS}})
+            )
             acked: list[tuple[str, float]] = []
             stop = asyncio.Event()
             loops = [
@@ -69,6 +76,7 @@ async def test_sigterm_during_a_send_loop_loses_no_acknowledged_message(
                 )
                 for _ in range(LOOPS)
             ]
+
             async def enough_acknowledged() -> None:
                 while len(acked) < 30:  # noqa: ASYNC110 (polling a plain list)
                     await asyncio.sleep(0.02)
@@ -93,8 +101,10 @@ async def test_sigterm_during_a_send_loop_loses_no_acknowledged_message(
     assert "timeout graceful shutdown exceeded" not in log
     access = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(
-        e["message"] == "request" and e["operation"] == "Send"
-        and e["user_id"] == str(pair.brand_user.id) and e["status"] == 200
+        e["message"] == "request"
+        and e["operation"] == "Send"
+        and e["user_id"] == str(pair.brand_user.id)
+        and e["status"] == 200
         for e in access
     ), log
     assert closed_code == 1012
