@@ -71,13 +71,22 @@ async def load_viewer(secret: str, authorization: str | None) -> Viewer:
 
 
 async def load_viewer_by_user(user_id: uuid.UUID) -> Viewer:
-    user = await User.filter(id=user_id).select_related("account", "role").first()
-    if user is None:
+    # Runs on every request: plain values, no model instances (a third of its CPU time).
+    row = await (
+        User.filter(id=user_id)
+        .first()
+        .values("account_id", "account__kind", "role_id", "role__permissions")
+    )
+    if row is None:
         raise Unauthenticated("The token's user does not exist.")
     return Viewer(
-        user_id=user.id,
-        account_id=user.account.id,
-        account_kind=user.account.kind,
-        role_id=user.role.id,
-        permissions=parse_permissions(user.role.permissions),
+        user_id=user_id,
+        account_id=_as_uuid(row["account_id"]),
+        account_kind=AccountKind(row["account__kind"]),
+        role_id=_as_uuid(row["role_id"]),
+        permissions=parse_permissions(row["role__permissions"]),
     )
+
+
+def _as_uuid(value: object) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
