@@ -38,7 +38,7 @@ ACTIVE_SUBSCRIPTIONS = Gauge(
     "liaison_active_subscriptions", "Running GraphQL subscriptions in this process."
 )
 EVENTS_PUBLISHED = Counter(
-    "liaison_events_published_total", "Live events published to the event bus."
+    "liaison_events_published_total", "Notifications published to the event bus (one per commit)."
 )
 EVENTS_DELIVERED = Counter(
     "liaison_events_delivered_total", "Live events delivered to subscribers."

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gql.settings import Settings
 from models import AccountKind, Attachment, ScanStatus
@@ -46,8 +47,13 @@ async def download(api: Api, url: str, token: str | None) -> Any:
     return await api.client.get(url, headers=headers)
 
 
+def scan_count(status: str) -> float:
+    return REGISTRY.get_sample_value("liaison_scan_jobs_total", {"status": status}) or 0.0
+
+
 async def test_eicar_is_infected_and_never_downloadable(scanned: Api) -> None:
     pair = await make_pair()
+    infected_before = scan_count("INFECTED")
     sent = await send_files(scanned, pair, [("test.csv", (CORPUS / "eicar_in.csv").read_bytes())])
     assert sent["errors"] == []
     [attachment] = sent["message"]["attachments"]
@@ -55,6 +61,7 @@ async def test_eicar_is_infected_and_never_downloadable(scanned: Api) -> None:
     assert attachment["downloadUrl"] is None
     statuses = await wait_final([attachment["id"]])
     assert statuses[attachment["id"]] is ScanStatus.INFECTED
+    assert scan_count("INFECTED") == infected_before + 1  # what /metrics reports
     row = await Attachment.get(id=attachment["id"])
     assert row.scan_detail and "EICAR" in row.scan_detail and row.scanned_at is not None
     [seen] = await attachments_of(scanned, pair.partner_user, sent["conversation"]["id"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import Attachment, EventKind, ScanStatus
-from services import events_log
+from services import events_log, metrics
 from services.blobs import BlobStore
 from services.scanner import Clean, ScannerUnavailable, ScanVerdict
 
@@ -77,10 +78,13 @@ async def scan_attachment(
     if not await asyncio.to_thread(path.is_file):
         # The database is the record, but bytes that are gone cannot come back.
         return await _finish(row, ScanStatus.FAILED, "stored file is missing", notifier)
+    started = time.monotonic()
     try:
         verdict = await scanner.scan(path)
     except ScannerUnavailable as error:
+        metrics.SCAN_JOBS.labels("RETRY").inc()
         return await _record_failure(row, str(error), notifier, max_attempts)
+    metrics.SCAN_DURATION.observe(time.monotonic() - started)
     if isinstance(verdict, Clean):
         return await _finish(row, ScanStatus.CLEAN, None, notifier)
     return await _finish(row, ScanStatus.INFECTED, verdict.signature, notifier)
@@ -113,6 +117,7 @@ async def _finish(
             message_id=message.id,
         )
     await notifier.notify(audience)
+    metrics.SCAN_JOBS.labels(status.value).inc()
     log.info("attachment %s scanned: %s %s", row.id, status.value, detail or "")
     return Finished(status, row.scan_attempts + 1, detail)
 

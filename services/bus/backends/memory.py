@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
+from services import metrics
 from services.bus._base import BusListener
 
 
@@ -23,5 +24,7 @@ class MemoryBus:
 
     async def notify(self, account_ids: Iterable[UUID]) -> None:
         ids = list(dict.fromkeys(account_ids))
+        if ids:
+            metrics.EVENTS_PUBLISHED.inc()
         if ids and self._listener is not None:
             self._listener.on_notify(ids)

@@ -18,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import RedisError
 
+from services import metrics
 from services.bus._base import BusListener
 from services.bus.channels import INBOX_EVENTS, decode_accounts, encode_accounts
 
@@ -85,6 +86,7 @@ class RedisBus:
             return
         try:
             await self._publisher.publish(self._channel, payload)
+            metrics.EVENTS_PUBLISHED.inc()
         except (RedisError, OSError) as error:
             logger.warning("event bus: publish failed (%s); subscribers will resync", error)
 
