@@ -159,9 +159,7 @@ class QueryCostLimiter(SchemaExtension):
                 if ctx.operation_name is None or (op.name and op.name.value == ctx.operation_name)
             ]
             if chosen:
-                cost = operation_cost(
-                    ctx.schema._schema, chosen[0], fragments, ctx.variables or {}
-                )
+                cost = operation_cost(ctx.schema._schema, chosen[0], fragments, ctx.variables or {})
                 if cost > self.max_cost:
                     error = GraphQLError(
                         f"This operation costs {cost}, more than the maximum of "

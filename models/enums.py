@@ -1,21 +1,21 @@
 """Enumerations stored in the database; their values are the public GraphQL names."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class AccountKind(str, Enum):
+class AccountKind(StrEnum):
     BRAND = "BRAND"
     PARTNER = "PARTNER"
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     MESSAGING = "MESSAGING"
     PARTNERS_VIEW = "PARTNERS_VIEW"
     ANALYTICS_VIEW = "ANALYTICS_VIEW"
     USERS_MANAGE = "USERS_MANAGE"
 
 
-class PartnershipStatus(str, Enum):
+class PartnershipStatus(StrEnum):
     PROSPECT = "PROSPECT"
     PENDING = "PENDING"
     ACTIVE = "ACTIVE"
@@ -24,14 +24,14 @@ class PartnershipStatus(str, Enum):
     DEACTIVATED = "DEACTIVATED"
 
 
-class ScanStatus(str, Enum):
+class ScanStatus(StrEnum):
     PENDING = "PENDING"
     CLEAN = "CLEAN"
     INFECTED = "INFECTED"
     FAILED = "FAILED"
 
 
-class EventKind(str, Enum):
+class EventKind(StrEnum):
     MESSAGE_CREATED = "MESSAGE_CREATED"
     ATTACHMENT_SCANNED = "ATTACHMENT_SCANNED"
     CONVERSATION_READ = "CONVERSATION_READ"

@@ -72,9 +72,7 @@ class Participant(Model):
     class Meta:
         table = "participants"
         unique_together = (("conversation", "account"),)
-        indexes = (
-            Index(fields=("account_id", "archived", "last_activity_at", "conversation_id")),
-        )
+        indexes = (Index(fields=("account_id", "archived", "last_activity_at", "conversation_id")),)
 
 
 class Message(Model):

@@ -125,9 +125,7 @@ async def messaging_stats(viewer: Viewer, flt: StatsFilter, group_by: GroupBy) -
         for key in time_keys(checked.start, checked.end, group_by):
             buckets.setdefault(key, Bucket(key=key, label=key))
     elif group_by is GroupBy.PARTNER and buckets:
-        names = dict(
-            await Account.filter(id__in=list(buckets)).values_list("id", "name")
-        )
+        names = dict(await Account.filter(id__in=list(buckets)).values_list("id", "name"))
         by_id = {str(k): str(v) for k, v in names.items()}
         buckets = {k: _relabel(b, by_id.get(k, k)) for k, b in buckets.items()}
     return [buckets[k] for k in sorted(buckets)]

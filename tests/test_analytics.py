@@ -63,8 +63,14 @@ async def _send_at(api: Api, user: User, to: Account, when: str) -> Message:
 
 async def _attach(message: Message, status: ScanStatus, position: int) -> None:
     await Attachment.create(
-        message=message, position=position, filename="f.pdf", content_type="application/pdf",
-        size=10, sha256="0" * 64, storage_key=f"test/{uuid.uuid4()}", scan_status=status,
+        message=message,
+        position=position,
+        filename="f.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+        storage_key=f"test/{uuid.uuid4()}",
+        scan_status=status,
     )
 
 
@@ -72,7 +78,9 @@ async def build_world(api: Api) -> World:
     brand = await make_account(AccountKind.BRAND)
     other_brand = await make_account(AccountKind.BRAND)
     partners = [await make_account(AccountKind.PARTNER) for _ in range(5)]
-    statuses = [PartnershipStatus.ACTIVE, PartnershipStatus.PENDING] + [PartnershipStatus.ACTIVE] * 3
+    statuses = [PartnershipStatus.ACTIVE, PartnershipStatus.PENDING] + [
+        PartnershipStatus.ACTIVE
+    ] * 3
     for partner, status in zip(partners, statuses, strict=True):
         await make_partnership(brand, partner, status)
     await make_partnership(other_brand, partners[0])
@@ -98,18 +106,35 @@ async def build_world(api: Api) -> World:
     await _send_at(api, p[4], brand, "2025-03-06 10:01:00")
     await _send_at(api, b2, p1, "2025-03-07 10:00:00")
     return World(
-        brand, other_brand, partners, await make_user(brand, "ANALYST"), b,
+        brand,
+        other_brand,
+        partners,
+        await make_user(brand, "ANALYST"),
+        b,
         await make_user(p1, "ANALYST"),
     )
 
 
-def row(key: str, sent: int = 0, received: int = 0, started: int = 0, replied: int = 0,
-        median: float | None = None, attachments: int = 0, infected: int = 0,
-        label: str | None = None) -> dict[str, Any]:
+def row(
+    key: str,
+    sent: int = 0,
+    received: int = 0,
+    started: int = 0,
+    replied: int = 0,
+    median: float | None = None,
+    attachments: int = 0,
+    infected: int = 0,
+    label: str | None = None,
+) -> dict[str, Any]:
     return {
-        "key": key, "label": label or key, "messagesSent": sent, "messagesReceived": received,
-        "conversationsStarted": started, "conversationsWithReply": replied,
-        "medianFirstResponseSeconds": median, "attachments": attachments,
+        "key": key,
+        "label": label or key,
+        "messagesSent": sent,
+        "messagesReceived": received,
+        "conversationsStarted": started,
+        "conversationsWithReply": replied,
+        "medianFirstResponseSeconds": median,
+        "attachments": attachments,
         "attachmentsInfected": infected,
     }
 
@@ -222,5 +247,7 @@ async def test_needs_analytics_view(api: Api) -> None:
 async def test_rejects_bad_ranges(api: Api, start: str, end: str) -> None:
     brand = await make_account(AccountKind.BRAND)
     analyst = await make_user(brand, "ANALYST")
-    body = await api.gql(STATS, {"filter": {"from": start, "to": end}, "groupBy": "DAY"}, user=analyst)
+    body = await api.gql(
+        STATS, {"filter": {"from": start, "to": end}, "groupBy": "DAY"}, user=analyst
+    )
     assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"

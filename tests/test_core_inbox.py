@@ -220,7 +220,10 @@ async def test_another_tenants_conversation_is_not_found_everywhere(api: Api) ->
             {"id": foreign},
             user=mine.partner_user,
         )
-        assert next(iter(data.values())) == {"conversation": None, "errors": [{"code": "NOT_FOUND"}]}
+        assert next(iter(data.values())) == {
+            "conversation": None,
+            "errors": [{"code": "NOT_FOUND"}],
+        }
     # Nothing changed for the owners.
     theirs_inbox = await _inbox(api, theirs.partner_user)
     assert theirs_inbox["edges"][0]["node"]["unreadCount"] == 1  # type: ignore[index]

@@ -100,22 +100,37 @@ async def test_metrics_need_the_metrics_token(api: Api, other_app: Any) -> None:
         ok = await client.get("/metrics", headers={"authorization": "Bearer m-secret"})
         assert ok.status_code == 200
         text = ok.text
-        assert 'liaison_graphql_operations_total{operation="WhoAmI",outcome="ok",type="query"}' in text
+        assert (
+            'liaison_graphql_operations_total{operation="WhoAmI",outcome="ok",type="query"}' in text
+        )
         assert "liaison_graphql_operation_duration_seconds_bucket" in text
         assert 'liaison_http_requests_total{route="/graphql",status="200"}' in text
-        for name in ("websocket_connections", "active_subscriptions", "events_published_total",
-                     "events_delivered_total", "scan_jobs_total", "scan_duration_seconds"):
+        for name in (
+            "websocket_connections",
+            "active_subscriptions",
+            "events_published_total",
+            "events_delivered_total",
+            "scan_jobs_total",
+            "scan_duration_seconds",
+        ):
             assert f"liaison_{name}" in text
 
 
-async def test_request_id_and_one_json_access_line(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+async def test_request_id_and_one_json_access_line(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     pair = await make_pair()
     token = api.token(pair.brand_user)
     with caplog.at_level(logging.INFO, logger="liaison.access"):
         response = await api.client.post(
             "/graphql",
-            json={"query": SEND_WITH_RETRY, "operationName": "Send", "variables": {
-                "input": {"recipientAccountId": str(pair.partner.id), "body": "secret body"}}},
+            json={
+                "query": SEND_WITH_RETRY,
+                "operationName": "Send",
+                "variables": {
+                    "input": {"recipientAccountId": str(pair.partner.id), "body": "secret body"}
+                },
+            },
             headers={"authorization": f"Bearer {token}", "x-request-id": "req-123"},
         )
     assert response.headers["x-request-id"] == "req-123"
@@ -161,7 +176,11 @@ async def _send(api: Api, user: Any, to: Any) -> dict[str, Any]:
 async def test_rate_limit_hit_and_recovered(
     api: Api, app: Any, monkeypatch: pytest.MonkeyPatch, backend_kind: str
 ) -> None:
-    limiter = RedisRateLimiter("redis://127.0.0.1:6379/0") if backend_kind == "redis" else MemoryRateLimiter()
+    limiter = (
+        RedisRateLimiter("redis://127.0.0.1:6379/0")
+        if backend_kind == "redis"
+        else MemoryRateLimiter()
+    )
     limits = SendRateLimits(limiter, per_user=2, per_account=3, upload_bytes=10**6, window=1.0)
     monkeypatch.setattr(app.state.rt, "send_limits", limits)
     try:
@@ -183,11 +202,15 @@ async def test_rate_limit_hit_and_recovered(
 
 async def test_upload_bytes_are_limited_per_account() -> None:
     pair_viewer = Viewer(
-        user_id=uuid.uuid4(), account_id=uuid.uuid4(), account_kind=AccountKind.BRAND,
-        role_id=uuid.uuid4(), permissions=frozenset(),
+        user_id=uuid.uuid4(),
+        account_id=uuid.uuid4(),
+        account_kind=AccountKind.BRAND,
+        role_id=uuid.uuid4(),
+        permissions=frozenset(),
     )
-    limits = SendRateLimits(MemoryRateLimiter(), per_user=100, per_account=100,
-                            upload_bytes=1000, window=60.0)
+    limits = SendRateLimits(
+        MemoryRateLimiter(), per_user=100, per_account=100, upload_bytes=1000, window=60.0
+    )
     await limits.check_send(pair_viewer, 600)
     with pytest.raises(RateLimited) as refused:
         await limits.check_send(pair_viewer, 600)
@@ -221,11 +244,19 @@ async def test_csv_export_matches_the_query_and_escapes_formulas(api: Api) -> No
         "key,label,messages_sent,messages_received,conversations_started,"
         "conversations_with_reply,median_first_response_seconds,attachments,attachments_infected"
     )
-    assert _csv(response.text) == [{
-        "key": "2025-03", "label": "2025-03", "messages_sent": "5", "messages_received": "5",
-        "conversations_started": "4", "conversations_with_reply": "3",
-        "median_first_response_seconds": "600.0", "attachments": "3", "attachments_infected": "1",
-    }]
+    assert _csv(response.text) == [
+        {
+            "key": "2025-03",
+            "label": "2025-03",
+            "messages_sent": "5",
+            "messages_received": "5",
+            "conversations_started": "4",
+            "conversations_with_reply": "3",
+            "median_first_response_seconds": "600.0",
+            "attachments": "3",
+            "attachments_infected": "1",
+        }
+    ]
     hostile = await make_account(AccountKind.PARTNER, '=HYPERLINK("http://x","y")')
     await make_partnership(world.brand, hostile, PartnershipStatus.ACTIVE)
     await _send_at(api, world.brand_manager, hostile, "2025-03-08 10:00:00")
