@@ -21,6 +21,15 @@ from services.cursors import check_page_size
 from services.errors import DomainError
 
 
+def selects(info: Info, name: str) -> bool:
+    """Whether the current field's selection asks for `name` (fragments count as yes)."""
+    for field in info.selected_fields:
+        for selection in field.selections:
+            if getattr(selection, "name", None) in (name, None):
+                return True
+    return False
+
+
 def viewer(info: Info) -> Viewer:
     return Viewer(permissions=sorted(info.context.viewer.permissions, key=lambda p: p.value))
 
@@ -69,11 +78,13 @@ async def inbox(
             size,
             after,
             ctx.rt.cursors,
+            with_total=selects(info, "totalCount"),
         )
     except DomainError as error:
         raise top_level(error) from None
+    account_id = ctx.viewer.account_id
     return ConversationConnection(
-        edges=[Edge(cursor=c, node=Conversation.from_row(p)) for c, p in page.items],
+        edges=[Edge(cursor=c, node=Conversation.from_inbox(i, account_id)) for c, i in page.items],
         page_info=page_info(page),  # type: ignore[arg-type]
         total_count=page.total_count,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -102,7 +103,12 @@ async def accept_messaging_terms(viewer: Viewer) -> Account:
     return await Account.get(id=viewer.account_id)
 
 
-def terms_accepted(account: Account) -> bool:
+class HasTermsVersion(Protocol):
+    @property
+    def terms_version_accepted(self) -> int | None: ...
+
+
+def terms_accepted(account: HasTermsVersion) -> bool:
     return (account.terms_version_accepted or 0) >= CURRENT_TERMS_VERSION
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-_PLACEHOLDER = re.compile(r"\$\d+")
+# SQLite numbers its parameters `?N`: one argument may be used twice, as with `$N`.
+_PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
 def is_sqlite(conn: BaseDBAsyncClient) -> bool:
@@ -25,7 +26,7 @@ def _param(value: Any, sqlite: bool) -> Any:
 async def fetch(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[str, Any]]:
     sqlite = is_sqlite(conn)
     if sqlite:
-        query = _PLACEHOLDER.sub("?", query)
+        query = _PLACEHOLDER.sub(r"?\1", query)
     params: Sequence[Any] = [_param(a, sqlite) for a in args]
     # execute_query_dict: asyncpg's execute_query drops the rows of UPDATE … RETURNING.
     return await conn.execute_query_dict(query, list(params))

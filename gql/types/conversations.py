@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 
@@ -17,11 +18,13 @@ from models import Message as MessageRow
 from models import Participant
 from models import Partnership as PartnershipRow
 from services import conversations
+from services.accounts import terms_accepted
 from services.conversations import Page
 from services.cursors import check_page_size
 from services.errors import DomainError
 
 N = TypeVar("N")
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -70,6 +73,12 @@ class Attachment:
         )
 
 
+def _awaited(value: Awaitable[T]) -> T:
+    """Hand an awaitable to GraphQL from a sync resolver: graphql-core awaits it. Sync
+    resolvers that return prefilled objects at once are much cheaper than async ones."""
+    return cast(T, value)
+
+
 @strawberry.type
 class Message:
     id: strawberry.ID
@@ -77,36 +86,48 @@ class Message:
     body: str
     sent_at: datetime
     client_message_id: str | None
-    _row: strawberry.Private[MessageRow]
+    _id: strawberry.Private[uuid.UUID]
+    _conversation_id: strawberry.Private[uuid.UUID]
+    _sender_user_id: strawberry.Private[uuid.UUID]
+    _sender_account_id: strawberry.Private[uuid.UUID]
+    _sender_account: strawberry.Private[Account | None] = None
 
     @strawberry.field
     async def sender(self, info: Info) -> User:
-        row = await info.context.loaders.user.load(self._row.sender_user_id)  # type: ignore[attr-defined]
+        row = await info.context.loaders.user.load(self._sender_user_id)
         assert row is not None
         return User.from_row(row)
 
     @strawberry.field
-    async def sender_account(self, info: Info) -> Account:
-        return await load_account(info, self._row.sender_account_id)  # type: ignore[attr-defined]
+    def sender_account(self, info: Info) -> Account:
+        if self._sender_account is not None:
+            return self._sender_account
+        return _awaited(load_account(info, self._sender_account_id))
 
     @strawberry.field
     async def attachments(self, info: Info) -> list[Attachment]:
-        rows = await info.context.loaders.attachments.load(self._row.id)
+        rows = await info.context.loaders.attachments.load(self._id)
         return [Attachment.from_row(r) for r in rows or []]
 
     @strawberry.field
     async def conversation(self, info: Info) -> Conversation | None:
-        return await load_conversation(info, self._row.conversation_id)  # type: ignore[attr-defined]
+        return await load_conversation(info, self._conversation_id)
 
     @classmethod
-    def from_row(cls, row: MessageRow) -> Message:
+    def from_row(
+        cls, row: MessageRow | conversations.MessageRow, sender_account: Account | None = None
+    ) -> Message:
         return cls(
             id=strawberry.ID(str(row.id)),
             seq=row.seq,
             body=row.body,
             sent_at=row.sent_at,
             client_message_id=row.client_message_id,
-            _row=row,
+            _id=row.id,
+            _conversation_id=row.conversation_id,  # type: ignore[union-attr]
+            _sender_user_id=row.sender_user_id,  # type: ignore[union-attr]
+            _sender_account_id=row.sender_account_id,  # type: ignore[union-attr]
+            _sender_account=sender_account,
         )
 
 
@@ -121,26 +142,47 @@ class MessageConnection:
 class Partnership:
     id: strawberry.ID
     status: PartnershipStatus
-    _row: strawberry.Private[PartnershipRow]
+    _id: strawberry.Private[uuid.UUID]
+    _brand_id: strawberry.Private[uuid.UUID]
+    _partner_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
-    async def brand(self, info: Info) -> Account:
-        return await load_account(info, self._row.brand_id)  # type: ignore[attr-defined]
+    def brand(self, info: Info) -> Account:
+        return _awaited(load_account(info, self._brand_id))
 
     @strawberry.field
-    async def partner(self, info: Info) -> Account:
-        return await load_account(info, self._row.partner_id)  # type: ignore[attr-defined]
+    def partner(self, info: Info) -> Account:
+        return _awaited(load_account(info, self._partner_id))
 
     @strawberry.field
     async def conversation(self, info: Info) -> Conversation | None:
-        conversation_id = await info.context.loaders.conversation_of_partnership.load(self._row.id)
+        conversation_id = await info.context.loaders.conversation_of_partnership.load(self._id)
         if conversation_id is None:
             return None
         return await load_conversation(info, conversation_id)
 
     @classmethod
     def from_row(cls, row: PartnershipRow) -> Partnership:
-        return cls(id=strawberry.ID(str(row.id)), status=row.status, _row=row)
+        return cls.from_ids(row.id, row.status, row.brand_id, row.partner_id)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_ids(
+        cls,
+        id: uuid.UUID,
+        status: PartnershipStatus,
+        brand_id: uuid.UUID,
+        partner_id: uuid.UUID,
+    ) -> Partnership:
+        return cls(
+            id=strawberry.ID(str(id)),
+            status=status,
+            _id=id,
+            _brand_id=brand_id,
+            _partner_id=partner_id,
+        )
+
+
+_UNSET: Any = object()
 
 
 @strawberry.type
@@ -151,19 +193,27 @@ class Conversation:
     archived: bool
     last_message_at: datetime | None
     partnership: Partnership
-    _row: strawberry.Private[Participant]
+    _id: strawberry.Private[uuid.UUID]
+    _last_seq: strawberry.Private[int]
+    _counterpart_id: strawberry.Private[uuid.UUID]
+    _last_message_id: strawberry.Private[uuid.UUID | None]
+    # Prefilled by the inbox's one-statement read; loaded on demand otherwise.
+    _counterpart: strawberry.Private[Account | None] = None
+    _last_message: strawberry.Private[Message | None] = _UNSET
 
     @strawberry.field
-    async def counterpart(self, info: Info) -> Account:
-        return await load_account(info, self._row.counterpart_id)  # type: ignore[attr-defined]
+    def counterpart(self, info: Info) -> Account:
+        if self._counterpart is not None:
+            return self._counterpart
+        return _awaited(load_account(info, self._counterpart_id))
 
     @strawberry.field
-    async def last_message(self, info: Info) -> Message | None:
-        message_id = self._row.conversation.last_message_id
-        if message_id is None:
+    def last_message(self, info: Info) -> Message | None:
+        if self._last_message is not _UNSET:
+            return self._last_message
+        if self._last_message_id is None:
             return None
-        row = await info.context.loaders.message.load(message_id)
-        return None if row is None else Message.from_row(row)
+        return _awaited(_load_message(info, self._last_message_id))
 
     @strawberry.field
     async def messages(
@@ -183,7 +233,9 @@ class Conversation:
                 last=check_page_size(last, maximum, name="last"),
                 before=before,
             )
-            page = await conversations.messages_page(ctx.viewer, self._row, request, ctx.rt.cursors)
+            page = await conversations.messages_page(
+                ctx.viewer, self._id, self._last_seq, request, ctx.rt.cursors
+            )
         except DomainError as error:
             raise top_level(error) from None
         return MessageConnection(
@@ -202,8 +254,47 @@ class Conversation:
             archived=row.archived,
             last_message_at=conversation.last_message_at,
             partnership=Partnership.from_row(conversation.partnership),
-            _row=row,
+            _id=conversation.id,
+            _last_seq=row.last_seq,
+            _counterpart_id=row.counterpart_id,  # type: ignore[attr-defined]
+            _last_message_id=conversation.last_message_id,
         )
+
+    @classmethod
+    def from_inbox(cls, item: conversations.InboxItem, viewer_account: uuid.UUID) -> Conversation:
+        """Everything the inbox shows, prefilled: no further reads for its usual fields."""
+        counterpart = Account(
+            id=strawberry.ID(str(item.counterpart.id)),
+            name=item.counterpart.name,
+            kind=item.counterpart.kind,
+            messaging_terms_accepted=terms_accepted(item.counterpart),
+        )
+        last = item.last_message
+        last_message = None
+        if last is not None:
+            sender = counterpart if last.sender_account_id == item.counterpart.id else None
+            last_message = Message.from_row(last, sender)
+        return cls(
+            id=strawberry.ID(str(item.conversation_id)),
+            unread_count=max(item.last_seq - item.last_read_seq, 0),
+            last_read_seq=item.last_read_seq,
+            archived=item.archived,
+            last_message_at=item.last_message_at,
+            partnership=Partnership.from_ids(
+                item.partnership_id, item.status, item.brand_id, item.partner_id
+            ),
+            _id=item.conversation_id,
+            _last_seq=item.last_seq,
+            _counterpart_id=item.counterpart.id,
+            _last_message_id=None if last is None else last.id,
+            _counterpart=counterpart,
+            _last_message=last_message,
+        )
+
+
+async def _load_message(info: Info, message_id: uuid.UUID) -> Message | None:
+    row = await info.context.loaders.message.load(message_id)
+    return None if row is None else Message.from_row(row)
 
 
 async def load_conversation(info: Info, conversation_id: uuid.UUID) -> Conversation | None:
