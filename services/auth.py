@@ -6,14 +6,17 @@ The viewer's role and permissions are read from the database on every call to
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from tortoise import connections
 
-from models import AccountKind, Permission, User
+from models import AccountKind, Permission
 from services.errors import Unauthenticated
+from services.sql import fetch
 
 ALGORITHM = "HS256"
 
@@ -71,21 +74,29 @@ async def load_viewer(secret: str, authorization: str | None) -> Viewer:
 
 
 async def load_viewer_by_user(user_id: uuid.UUID) -> Viewer:
-    # Runs on every request: plain values, no model instances (a third of its CPU time).
-    row = await (
-        User.filter(id=user_id)
-        .first()
-        .values("account_id", "account__kind", "role_id", "role__permissions")
+    # Runs on every request: one hand-written statement, plain values, no model instances.
+    rows = await fetch(
+        connections.get("default"),
+        "SELECT u.account_id, a.kind, u.role_id, r.permissions FROM users u"
+        " JOIN accounts a ON a.id = u.account_id JOIN roles r ON r.id = u.role_id"
+        " WHERE u.id = $1",
+        user_id,
     )
-    if row is None:
+    if not rows:
         raise Unauthenticated("The token's user does not exist.")
+    row = rows[0]
     return Viewer(
         user_id=user_id,
         account_id=_as_uuid(row["account_id"]),
-        account_kind=AccountKind(row["account__kind"]),
+        account_kind=AccountKind(row["kind"]),
         role_id=_as_uuid(row["role_id"]),
-        permissions=parse_permissions(row["role__permissions"]),
+        permissions=_permissions(row["permissions"]),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _permissions(raw: str) -> frozenset[Permission]:
+    return parse_permissions(raw)
 
 
 def _as_uuid(value: object) -> uuid.UUID:
