@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,7 @@ class Subscriber:
     def __init__(self) -> None:
         self.count = 0
         self.arrivals: dict[str, float] = {}  # body → first arrival (for latency)
+        self.server_lag: dict[str, float] = {}  # body → arrival − the message's sentAt (ms)
         self.track = False
         self.ws: Any = None
         self.task: asyncio.Task[None] | None = None
@@ -183,9 +185,13 @@ async def read_frames(ws: Any, sub: Subscriber, graphql: bool) -> None:
                 continue
             sub.count += 1
             if sub.track:
-                now = time.perf_counter()
-                body = json.loads(raw)["payload"]["data"]["inboxEvents"]["message"]["body"]
-                sub.arrivals.setdefault(body, now)
+                now, wall = time.perf_counter(), time.time()
+                message = json.loads(raw)["payload"]["data"]["inboxEvents"]["message"]
+                body = message["body"]
+                if body not in sub.arrivals:
+                    sub.arrivals[body] = now
+                    sent_at = datetime.fromisoformat(message["sentAt"]).timestamp()
+                    sub.server_lag[body] = (wall - sent_at) * 1000
     except websockets.ConnectionClosed:
         pass
 
@@ -220,8 +226,8 @@ async def latency(
     http: httpx.AsyncClient, url: str, tokens: dict[str, str], subs: list[Subscriber], samples: int
 ) -> dict[str, float]:
     for s in subs:
-        s.track, s.arrivals = True, {}
-    first, last, posts = [], [], []
+        s.track, s.arrivals, s.server_lag = True, {}, {}
+    first, last, posts, lag = [], [], [], []
     for _ in range(samples):
         body = f"lat-{uuid.uuid4().hex}"
         t0 = time.perf_counter()
@@ -232,6 +238,7 @@ async def latency(
             await asyncio.sleep(0.0005)
         arrivals = [s.arrivals[body] for s in subs if body in s.arrivals]
         first.append((subs[0].arrivals[body] - t0) * 1000)
+        lag.append(subs[0].server_lag[body])
         last.append((max(arrivals) - t0) * 1000)
         await asyncio.sleep(0.005)
     for s in subs:
@@ -242,6 +249,10 @@ async def latency(
         "p50_last_of_all_ms": round(statistics.median(last), 2),
         "p99_last_of_all_ms": round(pct(last, 0.99), 2),
         "p50_send_response_ms": round(statistics.median(posts), 2),
+        # From the message's server timestamp (taken in the send transaction, before the
+        # commit) to the frame's arrival: commit, notification, fan-out and the websocket.
+        "p50_sent_at_to_receive_ms": round(statistics.median(lag), 2),
+        "p99_sent_at_to_receive_ms": round(pct(lag, 0.99), 2),
     }
 
 
@@ -346,6 +357,9 @@ async def main() -> None:
                     str(raw_port),
                     "--ws",
                     "websockets-sansio",
+                    # As `liaison serve` (LIAISON_WS_COMPRESSION unset): no permessage-deflate.
+                    "--ws-per-message-deflate",
+                    "false",
                     "--log-level",
                     "warning",
                 ],

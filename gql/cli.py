@@ -54,6 +54,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="warning",
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=10,
     )
     return 0

@@ -16,17 +16,26 @@ from services.auth import Viewer
 from services.errors import Unauthenticated
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class Context:
     request: Request | WebSocket
     response: Response | WebSocket | None
     rt: Runtime
     viewer_or_none: Viewer | None
-    loaders: Loaders = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Made on first use: an idle websocket's context never needs any.
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = make_loaders(self.viewer_or_none)
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = make_loaders(self.viewer_or_none)
+        return self._loaders
+
+    @loaders.setter
+    def loaders(self, loaders: Loaders | None) -> None:
+        """Replace the loaders; None drops them (new ones are made when next needed)."""
+        self._loaders = loaders
 
     @property
     def viewer(self) -> Viewer:

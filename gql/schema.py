@@ -32,6 +32,7 @@ from gql.types.inputs import (
     SetConversationArchivedPayload,
 )
 from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
+from gql.ws import OperationExecutor
 from models import Permission
 from resolvers import analytics, mutations, queries
 from subscriptions import Subscription
@@ -113,6 +114,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=OperationExecutor,
     )
 
 

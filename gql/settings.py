@@ -26,6 +26,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name, "")
     return tuple(part.strip() for part in raw.split(",") if part.strip())
@@ -50,6 +61,9 @@ class Settings:
     max_subscriptions_per_connection: int = 10
     subscriber_queue_size: int = 1000
     ws_keepalive_seconds: float = 15.0
+    # permessage-deflate costs ~40 KB of zlib state per websocket and CPU per frame and per
+    # subscriber; inbox frames are small. Off unless LIAISON_WS_COMPRESSION=true.
+    ws_compression: bool = False
     scan_max_attempts: int = 8
     scan_timeout_seconds: float = 60.0
     rate_limit_user_per_minute: int = 120
@@ -102,6 +116,8 @@ class Settings:
                 env, "LIAISON_RATE_LIMIT_UPLOAD_BYTES_PER_MINUTE", 500 * 1024 * 1024
             ),
             scan_max_attempts=_int(env, "LIAISON_SCAN_MAX_ATTEMPTS", 8),
+            subscriber_queue_size=_int(env, "LIAISON_SUBSCRIBER_QUEUE_SIZE", 1000),
+            ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
         )

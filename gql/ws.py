@@ -6,6 +6,11 @@
   connection is acknowledged, so proxies see traffic on idle connections (clients answer
   `pong`, as `graphql-ws` does by itself).
 - Close codes the live inbox uses, below.
+- Shared `next` frames: each operation runs in its own task with a `LiveOperation` in a
+  context variable, holding the graphql-core executor of the operation. A subscription
+  resolver may execute an event with it once for every subscriber whose result is the same
+  (`share_key`) and send the serialised payload itself (`send_next`), instead of yielding the
+  event to be executed and serialised once per subscriber. See `subscriptions.inbox`.
 
 The origin check (`LIAISON_ALLOWED_ORIGINS`), the protocol choice and the per-connection
 operation cap are Strawberry options set by `gql.view`.
@@ -15,19 +20,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from typing import Any
 
+from graphql import ExecutionResult, FieldNode, Node, OperationDefinitionNode, Visitor, visit
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
 
-from gql.context import Context
-from gql.loaders import make_loaders
-from services.auth import load_viewer
+from gql.context import Context, Info
+from services.auth import Viewer, load_viewer
 from services.errors import Unauthenticated
 
 log = logging.getLogger("liaison.ws")
@@ -39,34 +52,169 @@ SLOW_CONSUMER_REASON = "Slow consumer: resubscribe with inboxEvents(after: <last
 # The server is restarting; same remedy.
 CLOSE_SERVICE_RESTART = 1012
 
+# Keep-alive: a client that has not answered (with anything) since the previous ping is gone;
+# 1011 is what the `websockets` library uses for the same keep-alive timeout.
+CLOSE_KEEPALIVE_TIMEOUT = 1011
+
 CONNECTION_PARAMS = "connection_params"
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's handler, plus connection parameters on the context and keep-alive pings."""
+class LiveOperation:
+    """The graphql-transport-ws operation running in the current task."""
 
-    _keepalive: asyncio.Task[None] | None = None
+    __slots__ = ("_key", "_prefix", "_send_text", "executor")
+
+    def __init__(self, operation_id: str, send_text: Callable[[str], Awaitable[None]]) -> None:
+        self.executor: StrawberryGraphQLCoreExecutionContext | None = None
+        self._prefix = f'{{"id":{json.dumps(operation_id)},"type":"next","payload":'
+        self._send_text = send_text
+        self._key: Hashable | None = None
+
+    def share_key(self, viewer: Viewer) -> Hashable:
+        """Equal for operations whose events execute to the same result for one account.
+
+        Same document text, operation name, variables (those used below the root field: the
+        root field's own arguments, such as a replay cursor, do not change an event's
+        result) and permissions. Event types must not depend on anything else of the viewer.
+        """
+        if self._key is None:
+            assert self.executor is not None
+            operation = self.executor.operation
+            if operation.loc is None:
+                self._key = self  # nothing to compare by: shared with no one
+            else:
+                names = sorted(_variables_below_root(operation, self.executor.fragments))
+                coerced = self.executor.variable_values.coerced
+                used = json.dumps([[n, coerced.get(n)] for n in names], default=str)
+                name = operation.name.value if operation.name else None
+                self._key = (operation.loc.source.body, name, used, viewer.permissions)
+        return self._key
+
+    async def render(self, event: object) -> str | None:
+        """The `next` payload of `event` as JSON, or None when its result has errors.
+
+        Executes the operation's selection on `event` exactly as graphql-core's subscription
+        mapping does; results with errors are left to Strawberry (masking, logging).
+        """
+        assert self.executor is not None
+        executor = self.executor.build_per_event_executor(event)
+        result = executor.execute_operation(False)
+        if executor.is_awaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        if result.errors:
+            return None
+        return json.dumps({"data": result.data}, separators=(",", ":"))
+
+    async def send_next(self, payload: str) -> None:
+        """Send a `next` frame of this operation with an already serialised payload."""
+        await self._send_text(f"{self._prefix}{payload}}}")
+
+
+_current: ContextVar[LiveOperation | None] = ContextVar("liaison_live_operation", default=None)
+
+
+def live_operation(info: Info) -> LiveOperation | None:
+    """The operation `info` belongs to, when it runs over graphql-transport-ws."""
+    current = _current.get()
+    if current is None or current.executor is None:
+        return None
+    if current.executor.operation is not info.operation:
+        return None
+    return current
+
+
+class OperationExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor; the first one built in an operation's task is its executor."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = _current.get()
+        if current is not None and current.executor is None:
+            current.executor = self
+
+
+class _VariableNames(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_variable(self, node: Any, *_: Any) -> None:
+        self.names.add(node.name.value)
+
+
+def _variables_below_root(
+    operation: OperationDefinitionNode, fragments: dict[str, Any]
+) -> set[str]:
+    collector = _VariableNames()
+    parts: list[Node] = [*(operation.directives or ()), *fragments.values()]
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            parts.extend(selection.directives or ())
+            if selection.selection_set is not None:
+                parts.append(selection.selection_set)
+        else:
+            parts.append(selection)
+    for part in parts:
+        visit(part, collector)
+    return collector.names
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's handler, plus connection parameters on the context, keep-alive pings
+    (a timer, not a task, per connection) and the `LiveOperation` of each operation task."""
+
+    _keepalive: asyncio.TimerHandle | None = None
+    _pinging: asyncio.Task[None] | None = None
+    _received = True  # something arrived since the last ping
+
+    async def handle_message(self, message: Message) -> None:
+        self._received = True
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
         if isinstance(payload, dict) and not self.connection_init_received:
             self.context.extras[CONNECTION_PARAMS] = payload
         await super().handle_connection_init(message)
-        interval = self.view.keep_alive_interval
-        if self.connection_acknowledged and interval and self._keepalive is None:
-            self._keepalive = asyncio.create_task(self._ping_forever(interval))
+        if self.connection_acknowledged and self.view.keep_alive_interval:
+            self._schedule_ping()
 
-    async def _ping_forever(self, interval: float) -> None:
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # The operation's own task: the variable is seen by its executor and resolvers only.
+        websocket = self.context.request
+        assert isinstance(websocket, WebSocket)
+        _current.set(LiveOperation(operation.id, websocket.send_text))
+        await super().run_operation(operation)
+
+    def _schedule_ping(self) -> None:
+        interval = self.view.keep_alive_interval
+        assert interval
+        self._keepalive = asyncio.get_running_loop().call_later(interval, self._on_keepalive)
+
+    def _on_keepalive(self) -> None:
+        if self._pinging is not None and not self._pinging.done():
+            self._schedule_ping()  # the previous ping is still being written
+            return
+        self._pinging = asyncio.create_task(self._ping(dead=not self._received))
+        self._received = False
+
+    async def _ping(self, *, dead: bool) -> None:
         with contextlib.suppress(Exception):
-            while True:
-                await asyncio.sleep(interval)
-                await self.send_message({"type": "ping"})
+            if dead:
+                log.info("websocket closed: no answer to the keep-alive ping")
+                await self.websocket.close(CLOSE_KEEPALIVE_TIMEOUT, "Keep-alive timeout")
+                return
+            await self.send_message({"type": "ping"})
+            self._schedule_ping()
 
     async def shutdown(self) -> None:
         if self._keepalive is not None:
             self._keepalive.cancel()
+        if self._pinging is not None:
+            self._pinging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._keepalive
+                await self._pinging
         await super().shutdown()
 
 
@@ -82,7 +230,7 @@ async def authenticate(context: Context, jwt_secret: str) -> None:
         log.info("websocket refused: %s", error.message)
         raise ConnectionRejectionError({"code": error.code, "message": error.message}) from None
     context.viewer_or_none = viewer
-    context.loaders = make_loaders(viewer)
+    context.loaders = None  # made for this viewer when first used
 
 
 async def close(context: Context, code: int, reason: str) -> None:

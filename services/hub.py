@@ -20,7 +20,8 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -45,7 +46,12 @@ class HubStopped(Exception):
     """The process is shutting down."""
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    record: EventRecord
+    batch: Batch
+
+
 class Batch:
     """Events read once and shared by every local subscriber of an account.
 
@@ -53,22 +59,33 @@ class Batch:
     that it is built once per batch, not once per subscriber.
     """
 
-    records: Sequence[EventRecord]
-    _memo: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    __slots__ = ("_memo", "records")
+
+    def __init__(self, records: Sequence[EventRecord]) -> None:
+        self.records = records
+        self._memo: dict[Hashable, asyncio.Future[Any]] = {}
+
+    def deliveries(self) -> tuple[Delivery, ...]:
+        """The events as handed to subscribers; made once per batch by its reader."""
+        return tuple(Delivery(record, self) for record in self.records)
 
     async def shared(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
         future = self._memo.get(key)
         if future is None:
             future = asyncio.ensure_future(build())
             self._memo[key] = future
-        # One subscriber going away must not cancel the build the others wait for.
-        return cast(T, await asyncio.shield(future))
+        if not future.done():
+            # A waiter of its own (lighter than asyncio.shield, thousands wait at once): one
+            # subscriber going away must not cancel the build the others wait for.
+            waiter = asyncio.get_running_loop().create_future()
+            future.add_done_callback(partial(_release, waiter))
+            await waiter
+        return cast(T, future.result())
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    record: EventRecord
-    batch: Batch
+def _release(waiter: asyncio.Future[None], _: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _Feed:
@@ -104,16 +121,17 @@ class Subscriber:
         """Events pushed and not yet taken."""
         return len(self._buffer)
 
-    def push(self, batch: Batch) -> None:
+    def push(self, deliveries: Sequence[Delivery]) -> None:
+        """Take a batch's `deliveries()`: the same tuple goes to every subscriber."""
         if self._error is not None:
             return
         if self._replaying:
-            self._live_high = max(self._live_high, batch.records[-1].seq)
+            self._live_high = max(self._live_high, deliveries[-1].record.seq)
             return
-        for record in batch.records:
-            if record.seq > self._high:
-                self._buffer.append(Delivery(record, batch))
-                self._high = record.seq
+        for delivery in deliveries:
+            if delivery.record.seq > self._high:
+                self._buffer.append(delivery)
+                self._high = delivery.record.seq
         if len(self._buffer) > self._limit:
             self.fail(SlowConsumer(f"subscriber fell more than {self._limit} events behind"))
         self._wake()
@@ -134,10 +152,9 @@ class Subscriber:
                 raise self._error
             records = await fetch_events(account_id, self._high, PAGE_SIZE)
             if records:
-                batch = Batch(records)
-                for record in records:
-                    self._high = record.seq
-                    yield Delivery(record, batch)
+                for delivery in Batch(records).deliveries():
+                    self._high = delivery.record.seq
+                    yield delivery
             elif self._live_high <= self._high:
                 # Caught up with the log and with everything pushed meanwhile; no await
                 # between this check and the switch, so no push can fall in between.
@@ -276,9 +293,9 @@ class Hub:
             if not records:
                 continue
             feed.cursor = records[-1].seq
-            batch = Batch(records)
+            deliveries = Batch(records).deliveries()
             for subscriber in list(feed.subscribers):
-                subscriber.push(batch)
+                subscriber.push(deliveries)
             if len(records) == PAGE_SIZE:
                 feed.dirty = True
 

@@ -2,8 +2,12 @@
 
 The hub hands every local subscriber of an account the same batch of event records; the rows
 they name and the account's permitted users are read once per batch (`Batch.shared`), and the
-event objects themselves are built once and shared. Per subscriber there is only the check
-that its user still has MESSAGING, and the GraphQL execution of its selection.
+event objects themselves are built once and shared. So is the result: subscribers whose
+operations execute alike (`LiveOperation.share_key`: same document, variables and
+permissions) share one execution and one serialised `next` payload per event, which each
+sends with its own operation id. Per subscriber there is only the check that its user still
+has MESSAGING, and the send. An event whose result has errors, or an operation not running
+over graphql-transport-ws, goes through Strawberry's own per-subscriber execution instead.
 """
 
 from __future__ import annotations
@@ -53,17 +57,19 @@ def permission_denied() -> GraphQLError:
     )
 
 
-async def build_events(
+async def prepare_batch(
     codec: CursorCodec, account_id: uuid.UUID, batch: Batch
-) -> dict[int, tuple[InboxEvent, live.EventRows]]:
-    """The batch's events as GraphQL objects, by seq; events naming nothing visible are left out."""
+) -> tuple[frozenset[uuid.UUID], dict[int, tuple[InboxEvent, live.EventRows]]]:
+    """Who may receive the batch (read now), and its events as GraphQL objects by seq;
+    events naming nothing visible are left out."""
+    allowed = await live.messaging_user_ids(account_id)
     rows = await live.load_event_rows(account_id, batch.records)
     events: dict[int, tuple[InboxEvent, live.EventRows]] = {}
     for record in batch.records:
         event = to_event(record, rows, encode_cursor(codec, record))
         if event is not None:
             events[record.seq] = (event, rows)
-    return events
+    return allowed, events
 
 
 def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEvent | None:
@@ -99,6 +105,19 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
     )
 
 
+async def render(
+    operation: ws.LiveOperation, context: Context, event: InboxEvent, rows: live.EventRows
+) -> str | None:
+    """The shared `next` payload of one event, or None to let each subscriber execute it."""
+    context.loaders = primed_loaders(context, rows)
+    try:
+        return await operation.render(event)
+    except Exception:  # each subscriber's own execution reports it
+        return None
+    finally:
+        context.loaders = None
+
+
 def primed_loaders(context: Context, rows: live.EventRows) -> Loaders:
     """Fresh loaders for one event: a long subscription must not accumulate cached rows."""
     loaders = make_loaders(context.viewer)
@@ -121,23 +140,33 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
         raise top_level(error) from None
     if viewer.user_id not in await live.messaging_user_ids(account_id):
         raise permission_denied()
-    allowed = partial(live.messaging_user_ids, account_id)
+    operation = ws.live_operation(info)
+    share_key = operation.share_key(viewer) if operation is not None else None
     try:
         async with rt.hub.subscribe(account_id, start) as subscriber:
             async for delivery in subscriber.events(account_id):
                 batch = delivery.batch
                 # Read from the database once per batch: a revoked MESSAGING stops delivery.
-                if viewer.user_id not in await batch.shared("allowed", allowed):
-                    raise permission_denied()
-                events = await batch.shared(
-                    "events", partial(build_events, rt.cursors, account_id, batch)
+                allowed, events = await batch.shared(
+                    "prepared", partial(prepare_batch, rt.cursors, account_id, batch)
                 )
+                if viewer.user_id not in allowed:
+                    raise permission_denied()
                 built = events.get(delivery.record.seq)
                 if built is None:
                     continue
                 event, rows = built
+                if operation is not None:
+                    payload = await batch.shared(
+                        (delivery.record.seq, share_key),
+                        partial(render, operation, context, event, rows),
+                    )
+                    if payload is not None:
+                        await operation.send_next(payload)
+                        continue
                 context.loaders = primed_loaders(context, rows)
                 yield event
+                context.loaders = None  # no rows kept while waiting for the next event
     except SlowConsumer:
         await ws.close(context, ws.CLOSE_SLOW_CONSUMER, ws.SLOW_CONSUMER_REASON)
     except HubStopped:

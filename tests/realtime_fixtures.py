@@ -258,6 +258,10 @@ class ServerCluster:
             server.stop()
 
 
+# For modules whose tests start `liaison serve` processes (they share one database).
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+
 @pytest.fixture(scope="module")
 def private_redis() -> Iterator[RedisServer]:
     server = RedisServer()
@@ -272,9 +276,9 @@ def private_redis() -> Iterator[RedisServer]:
 async def cluster(
     backend: str, app: Any, app_settings: Settings, private_redis: RedisServer
 ) -> AsyncIterator[ServerCluster]:
-    """Needs PostgreSQL: several processes write the same database."""
-    if backend != "postgres":
-        pytest.skip("server processes share the PostgreSQL database")
+    """Needs PostgreSQL: several processes write the same database. Modules using it run
+    on PostgreSQL only: `pytestmark = POSTGRES_ONLY`."""
+    assert backend == "postgres", "server processes share the database: use POSTGRES_ONLY"
     cluster = ServerCluster(app_settings.database_url, app_settings.data_dir, private_redis)
     try:
         yield cluster

@@ -21,6 +21,7 @@ cluster, server, private_redis = (
     realtime_fixtures.server,
     realtime_fixtures.private_redis,
 )
+pytestmark = realtime_fixtures.POSTGRES_ONLY
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
 import websockets
+from tortoise.transactions import in_transaction
 
-from models import AccountKind, User
-from services import accounts
+from models import AccountKind, EventKind, User
+from services import accounts, events_log
 from services.auth import issue_token
 from tests import realtime_fixtures
 from tests.conftest import JWT_SECRET
@@ -23,6 +25,8 @@ from tests.realtime_fixtures import (
     WsClosed,
     bearer,
     http_send,
+    server_env,
+    start_server,
 )
 
 cluster, server, private_redis = (
@@ -30,6 +34,7 @@ cluster, server, private_redis = (
     realtime_fixtures.server,
     realtime_fixtures.private_redis,
 )
+pytestmark = realtime_fixtures.POSTGRES_ONLY
 
 
 @pytest.fixture
@@ -205,6 +210,44 @@ async def test_reconnect_with_cursor_replays_exactly_what_was_missed(
     assert len({e["message"]["id"] for e in replayed}) == 100
     assert len({e["cursor"] for e in replayed}) == 100
     assert live["message"]["body"] == "live"
+
+
+async def test_subscriber_more_than_its_queue_behind_is_closed_1013_and_resumes(
+    cluster: ServerCluster,
+    http: httpx.AsyncClient,
+) -> None:
+    env = server_env(cluster.database_url, cluster.data_dir, cluster.redis.url)
+    small = start_server({**env, "LIAISON_SUBSCRIBER_QUEUE_SIZE": "5"}, cluster.data_dir)
+    try:
+        pair = await make_pair()
+        async with GqlWs.connect(small.ws_url, bearer(pair.partner_user.id)) as ws:
+            await ws.subscribe()
+            await asyncio.sleep(0.2)
+            await http_send(http, small.http_url, pair.brand_user.id, pair.partner.id, "first")
+            [first] = await ws.events(1)
+            # 20 events in one commit reach the subscriber as one batch: 15 more than it may hold.
+            async with in_transaction() as conn:
+                for n in range(20):
+                    await events_log.append(
+                        conn,
+                        EventKind.CONVERSATION_READ,
+                        [pair.partner.id],
+                        uuid.UUID(first["conversation"]["id"]),
+                        reader_account_id=pair.brand.id,
+                        last_read_seq=n,
+                    )
+            with pytest.raises(WsClosed) as closed:  # found by the hub's poll, unnotified
+                await ws.receive(within=10)
+        assert closed.value.code == 1013
+        assert "inboxEvents(after:" in closed.value.reason
+        async with GqlWs.connect(small.ws_url, bearer(pair.partner_user.id)) as ws:
+            await ws.subscribe(after=first["cursor"])
+            resumed = await ws.events(20)
+            await ws.nothing(0.3)
+        assert [e["__typename"] for e in resumed] == ["ConversationRead"] * 20
+        assert [e["lastReadSeq"] for e in resumed] == list(range(20))
+    finally:
+        small.stop()
 
 
 async def test_cursor_of_another_account_is_refused(
