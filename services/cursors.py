@@ -23,14 +23,14 @@ class CursorCodec:
 
     def encode(self, kind: str, *values: Any) -> str:
         payload = json.dumps([kind, *values], separators=(",", ":")).encode()
-        mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        mac = hmac.digest(self._key, payload, "sha256")[:_MAC_BYTES]
         return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
 
     def decode(self, kind: str, cursor: str) -> list[Any]:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
-            expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+            expected = hmac.digest(self._key, payload, "sha256")[:_MAC_BYTES]
             if not hmac.compare_digest(mac, expected):
                 raise ValueError("bad signature")
             decoded = json.loads(payload)
