@@ -166,3 +166,44 @@ async def test_serve_and_worker_processes_end_to_end(
         stop(worker)
         server.stop()
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
+
+
+async def test_sigterm_lets_the_worker_finish_its_jobs_in_flight(
+    app: Any,
+    app_settings: Settings,
+    env: dict[str, str],
+    redis: Redis,
+    redis_server: RedisServer,
+    tmp_path: Path,
+) -> None:
+    async with scanning_app(app_settings, redis_url=redis_server.url) as (_, api):
+        pair = await make_pair()
+        files = [(f"big{n}.pdf", padded_pdf(12 * 1024 * 1024 + n)) for n in range(6)]
+        sent = await send_files(api, pair, files)
+    ids = [a["id"] for a in sent["message"]["attachments"]]
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        in_flight: list[str] = []
+
+        async def running() -> bool:
+            states = {i: await job_state(redis, KEYS, i) for i in ids}
+            in_flight[:] = [i for i, s in states.items() if s is not None and s.status == "running"]
+            return bool(in_flight)
+
+        await wait_for(running, 60, "the worker to start scanning")
+        os.kill(worker.pid, signal.SIGTERM)
+        await asyncio.to_thread(worker.wait, 60)
+    finally:
+        stop(worker, signal.SIGKILL)
+    assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
+    # What it had started, it finished: verdicts stored, nothing left un-acknowledged.
+    finished = await wait_final(in_flight, within=1)
+    assert set(finished.values()) == {ScanStatus.CLEAN}
+    assert (await redis.xpending(KEYS.stream, KEYS.group))["pending"] == 0
+    # The rest is still queued for the next worker, which finishes it.
+    rest = start_worker(env, tmp_path / "rest.log", burst=True)
+    try:
+        await asyncio.to_thread(rest.wait, 120)
+    finally:
+        stop(rest, signal.SIGKILL)
+    assert set((await wait_final(ids, within=5)).values()) == {ScanStatus.CLEAN}
