@@ -38,6 +38,9 @@ POLL_SECONDS = 2.0
 DB_RETRY_SECONDS = 0.5
 
 
+Prepare = Callable[["Batch"], Awaitable[object]]
+
+
 class SlowConsumer(Exception):
     """The subscriber fell `queue_size` events behind; it may resume from its last cursor."""
 
@@ -89,7 +92,17 @@ def _release(waiter: asyncio.Future[None], _: object) -> None:
 
 
 class _Feed:
-    __slots__ = ("account_id", "cursor", "dirty", "opener", "pump", "ready", "subscribers", "users")
+    __slots__ = (
+        "account_id",
+        "cursor",
+        "dirty",
+        "opener",
+        "prepare",
+        "pump",
+        "ready",
+        "subscribers",
+        "users",
+    )
 
     def __init__(self, account_id: UUID) -> None:
         self.account_id = account_id
@@ -100,6 +113,7 @@ class _Feed:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.opener: asyncio.Task[None] | None = None
         self.pump: asyncio.Task[None] | None = None
+        self.prepare: Prepare | None = None
 
 
 class Subscriber:
@@ -108,7 +122,8 @@ class Subscriber:
     __slots__ = ("_buffer", "_error", "_high", "_limit", "_live_high", "_replaying", "_waiter")
 
     def __init__(self, start: int, *, replay: bool, limit: int) -> None:
-        self._buffer: deque[Delivery] = deque()
+        # Made when events are pushed and dropped once taken: an idle subscriber holds none.
+        self._buffer: deque[Delivery] | None = None
         self._high = start  # highest seq yielded or buffered
         self._replaying = replay
         self._live_high = 0  # highest seq pushed while replaying (and not kept)
@@ -119,7 +134,7 @@ class Subscriber:
     @property
     def backlog(self) -> int:
         """Events pushed and not yet taken."""
-        return len(self._buffer)
+        return len(self._buffer) if self._buffer is not None else 0
 
     def push(self, deliveries: Sequence[Delivery]) -> None:
         """Take a batch's `deliveries()`: the same tuple goes to every subscriber."""
@@ -128,18 +143,21 @@ class Subscriber:
         if self._replaying:
             self._live_high = max(self._live_high, deliveries[-1].record.seq)
             return
+        buffer = self._buffer
+        if buffer is None:
+            buffer = self._buffer = deque()
         for delivery in deliveries:
             if delivery.record.seq > self._high:
-                self._buffer.append(delivery)
+                buffer.append(delivery)
                 self._high = delivery.record.seq
-        if len(self._buffer) > self._limit:
+        if len(buffer) > self._limit:
             self.fail(SlowConsumer(f"subscriber fell more than {self._limit} events behind"))
         self._wake()
 
     def fail(self, error: Exception) -> None:
         if self._error is None:
             self._error = error
-            self._buffer.clear()
+            self._buffer = None
             self._wake()
 
     def _wake(self) -> None:
@@ -160,8 +178,12 @@ class Subscriber:
                 # between this check and the switch, so no push can fall in between.
                 self._replaying = False
         while True:
-            if self._buffer:
-                yield self._buffer.popleft()
+            buffer = self._buffer
+            if buffer:
+                delivery = buffer.popleft()
+                if not buffer:
+                    self._buffer = None
+                yield delivery
                 continue
             if self._error is not None:
                 raise self._error
@@ -208,8 +230,15 @@ class Hub:
         await self.bus.stop()
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, account_id: UUID, after: int | None) -> AsyncIterator[Subscriber]:
-        """Events of `account_id` after position `after`, or from now on when it is None."""
+    async def subscribe(
+        self, account_id: UUID, after: int | None, *, prepare: Prepare | None = None
+    ) -> AsyncIterator[Subscriber]:
+        """Events of `account_id` after position `after`, or from now on when it is None.
+
+        `prepare` (the first one given for the account is kept) is awaited with each live
+        batch before the batch is pushed, to fill `Batch.shared` while the subscribers sleep:
+        woken after it, they find what they share ready instead of each waiting for it.
+        """
         if self._stopped:
             raise HubStopped("server shutting down")
         feed = self._feeds.get(account_id)
@@ -217,6 +246,8 @@ class Hub:
             feed = self._open(account_id)
         subscriber: Subscriber | None = None
         feed.users += 1
+        if feed.prepare is None:
+            feed.prepare = prepare
         try:
             await asyncio.shield(feed.ready)
             # Registered at the feed's current position with no await in between: every
@@ -293,7 +324,13 @@ class Hub:
             if not records:
                 continue
             feed.cursor = records[-1].seq
-            deliveries = Batch(records).deliveries()
+            batch = Batch(records)
+            if feed.prepare is not None:
+                try:
+                    await feed.prepare(batch)
+                except Exception:  # each subscriber meets the error through Batch.shared
+                    logger.exception("hub: preparing events of %s failed", feed.account_id)
+            deliveries = batch.deliveries()
             for subscriber in list(feed.subscribers):
                 subscriber.push(deliveries)
             if len(records) == PAGE_SIZE:

@@ -36,6 +36,7 @@ from services.events_log import EventRecord
 from services.hub import Batch, HubStopped, SlowConsumer
 
 CURSOR_KIND = "inbox"
+PREPARED = "prepared"  # Batch.shared key of (who may receive it, its events)
 
 
 def encode_cursor(codec: CursorCodec, record: EventRecord) -> str:
@@ -105,6 +106,11 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
     )
 
 
+async def prepare_live_batch(codec: CursorCodec, account_id: uuid.UUID, batch: Batch) -> None:
+    """Read what the batch's subscribers share before the hub wakes them."""
+    await batch.shared(PREPARED, partial(prepare_batch, codec, account_id, batch))
+
+
 async def render(
     operation: ws.LiveOperation, context: Context, event: InboxEvent, rows: live.EventRows
 ) -> str | None:
@@ -143,12 +149,13 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
     operation = ws.live_operation(info)
     share_key = operation.share_key(viewer) if operation is not None else None
     try:
-        async with rt.hub.subscribe(account_id, start) as subscriber:
+        prepare = partial(prepare_live_batch, rt.cursors, account_id)
+        async with rt.hub.subscribe(account_id, start, prepare=prepare) as subscriber:
             async for delivery in subscriber.events(account_id):
                 batch = delivery.batch
                 # Read from the database once per batch: a revoked MESSAGING stops delivery.
                 allowed, events = await batch.shared(
-                    "prepared", partial(prepare_batch, rt.cursors, account_id, batch)
+                    PREPARED, partial(prepare_batch, rt.cursors, account_id, batch)
                 )
                 if viewer.user_id not in allowed:
                     raise permission_denied()
