@@ -16,6 +16,8 @@ Over `LIAISON_MAX_QUERY_COST`, the operation is answered with one error,
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -137,12 +139,33 @@ def operation_cost(
     return coster.selection_set(root, operation.selection_set)
 
 
+class CostCache:
+    """Costs already computed, by query text, operation name and variables (a bounded LRU
+    shared by every operation of one schema): a repeated query is not walked again."""
+
+    def __init__(self, maxsize: int = 1000) -> None:
+        self.maxsize = maxsize
+        self._costs: OrderedDict[tuple[str, str | None, str], int] = OrderedDict()
+
+    def get(self, key: tuple[str, str | None, str]) -> int | None:
+        cost = self._costs.get(key)
+        if cost is not None:
+            self._costs.move_to_end(key)
+        return cost
+
+    def put(self, key: tuple[str, str | None, str], cost: int) -> None:
+        self._costs[key] = cost
+        if len(self._costs) > self.maxsize:
+            self._costs.popitem(last=False)
+
+
 class QueryCostLimiter(SchemaExtension):
     """Answers an operation over `max_cost` with QUERY_TOO_COSTLY instead of running it."""
 
-    def __init__(self, max_cost: int) -> None:
+    def __init__(self, max_cost: int, cache: CostCache | None = None) -> None:
         super().__init__()
         self.max_cost = max_cost
+        self.cache = cache or CostCache()
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -159,7 +182,7 @@ class QueryCostLimiter(SchemaExtension):
                 if ctx.operation_name is None or (op.name and op.name.value == ctx.operation_name)
             ]
             if chosen:
-                cost = operation_cost(ctx.schema._schema, chosen[0], fragments, ctx.variables or {})
+                cost = self._cost(ctx.query or "", chosen[0], fragments, ctx.variables or {})
                 if cost > self.max_cost:
                     error = GraphQLError(
                         f"This operation costs {cost}, more than the maximum of "
@@ -172,3 +195,28 @@ class QueryCostLimiter(SchemaExtension):
                     )
                     ctx.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
+
+    def _cost(
+        self,
+        query: str,
+        operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> int:
+        try:
+            key = (
+                query,
+                self.execution_context.operation_name,
+                json.dumps(variables, sort_keys=True),
+            )
+        except (TypeError, ValueError):  # variables holding uploads: no caching
+            return operation_cost(
+                self.execution_context.schema._schema, operation, fragments, variables
+            )
+        cost = self.cache.get(key)
+        if cost is None:
+            cost = operation_cost(
+                self.execution_context.schema._schema, operation, fragments, variables
+            )
+            self.cache.put(key, cost)
+        return cost

@@ -16,7 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
-from gql.cost import QueryCostLimiter
+from gql.cost import CostCache, QueryCostLimiter
 from gql.observability import OperationObserver
 from gql.permissions import requires
 from gql.settings import Settings
@@ -99,6 +99,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if not settings.development:
         rules.append(NoSchemaIntrospectionCustomRule)
     validated = ValidationResults(maxsize=1000)
+    costs = CostCache(maxsize=1000)
     extensions: list[Callable[[], SchemaExtension]] = [
         OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
@@ -106,7 +107,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: AddValidationRules(rules),
         lambda: QueryTextValidationCache(validated),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryCostLimiter(max_cost=settings.max_query_cost),
+        lambda: QueryCostLimiter(max_cost=settings.max_query_cost, cache=costs),
     ]
     return strawberry.Schema(
         query=Query,
