@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -30,6 +32,26 @@ PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
 def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+async def _introspection_only(request: Request) -> bool:
+    """A JSON request whose operations select only `__schema`, `__type` or `__typename`."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return False
+    try:
+        query = json.loads(await request.body()).get("query")
+        document = parse(query, max_tokens=5000) if isinstance(query, str) else None
+    except (ValueError, AttributeError, GraphQLError):
+        return False
+    if document is None:
+        return False
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        for selection in definition.selection_set.selections:
+            if not (isinstance(selection, FieldNode) and selection.name.value.startswith("__")):
+                return False
+    return True
 
 
 class LiaisonGraphQL(GraphQL[Context, None]):
@@ -90,7 +112,11 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 self.rt.settings.jwt_secret, request.headers.get("authorization")
             )
         except Unauthenticated as error:
-            return error_response(401, error.code, error.message, **{"WWW-Authenticate": "Bearer"})
+            if not (self.rt.settings.development and await _introspection_only(request)):
+                return error_response(
+                    401, error.code, error.message, **{"WWW-Authenticate": "Bearer"}
+                )
+            viewer = None  # GraphiQL loads the schema before a token is pasted in
         request.state.viewer = viewer
         return await self.run(request)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 
+import httpx
 import jwt
 import pytest
 
+from gql.app import create_app
+from gql.settings import Settings
 from models import AccountKind
 from tests.conftest import JWT_SECRET
 from tests.factories import Api, make_account, make_user
@@ -183,3 +186,30 @@ async def test_huge_json_body_is_413(api: Api) -> None:
     )
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+INTROSPECTION = "query IntrospectionQuery { __schema { queryType { name } types { ...T } } } fragment T on __Type { name }"
+
+
+@pytest.mark.parametrize(
+    ("env", "query", "status"),
+    [
+        ("development", INTROSPECTION, 200),  # GraphiQL loads the schema before a token
+        ("development", "{ __typename viewer { user { id } } }", 401),
+        ("development", "{ ... on Query { __schema { types { name } } } }", 401),
+        ("test", INTROSPECTION, 401),
+    ],
+)
+async def test_only_development_answers_anonymous_introspection(
+    app: object, app_settings: Settings, env: str, query: str, status: int
+) -> None:
+    # A second app over the session's database, without its own lifespan.
+    other = create_app(app_settings.with_overrides(env=env))
+    transport = httpx.ASGITransport(app=other)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/graphql", json={"query": query})
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.json()["data"]["__schema"]["queryType"] == {"name": "Query"}
+    else:
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
