@@ -11,10 +11,11 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
@@ -22,6 +23,9 @@ from gql.app import create_app
 from gql.cli import migrate
 from gql.settings import Settings
 from tests.factories import Api
+
+if TYPE_CHECKING:
+    from tests.realtime_fixtures import RedisServer
 
 PG_ADMIN_URL = os.environ.get("LIAISON_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 JWT_SECRET = "test-secret-" + "x" * 32
@@ -97,6 +101,28 @@ async def api(app: Any) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Api(client, JWT_SECRET)
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A private Redis on a free port for the module: tests may stop and restart it."""
+    from tests.realtime_fixtures import RedisServer  # it imports this module
+
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -35,31 +35,12 @@ MAX = Settings(database_url="sqlite://:memory:").max_attachment_bytes
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
 async def uploads(
     app: Any, app_settings: Settings, redis_server: RedisServer
 ) -> AsyncIterator[tuple[Starlette, Api]]:
     """A serving app whose scan queue is Redis (no worker): jobs are visible, not run."""
     async with scanning_app(app_settings, redis_url=redis_server.url) as pair:
         yield pair
-
-
-@pytest.fixture
-async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def client_escapes(name: str) -> bool:
