@@ -155,3 +155,30 @@ async def test_sweeper_enqueues_pending_attachments_without_a_job(
 async def _status_is(redis: Redis, attachment_id: str, status: str) -> bool:
     state = await job_state(redis, KEYS, attachment_id)
     return state is not None and state.status == status
+
+
+async def test_send_with_redis_down_stores_the_message_and_scans_once_redis_is_back(
+    enqueuing: tuple[Starlette, Api],
+    redis_server: RedisServer,
+    clamd_socket: str,
+) -> None:
+    """Redis down: no 500, nothing lost; the sweeper enqueues what could not be queued."""
+    application, api = enqueuing
+    pair = await make_pair()
+    redis_server.stop()
+    try:
+        sent = await send_files(api, pair, [("logo.png", (CORPUS / "valid.png").read_bytes())])
+        assert sent["errors"] == []
+        [attachment] = sent["message"]["attachments"]
+        assert attachment["scanStatus"] == "PENDING" and attachment["downloadUrl"] is None
+        seen = await attachments_of(api, pair.partner_user, sent["conversation"]["id"])
+        assert [a["id"] for a in seen] == [attachment["id"]]
+    finally:
+        redis_server.start()
+    worker = make_worker(application, redis_server.url, clamd_socket)
+    try:
+        assert await worker.sweep(older_than=0) >= 1
+        await asyncio.wait_for(worker.run(burst=True), 60)
+    finally:
+        await worker.close()
+    assert (await wait_final([attachment["id"]], within=1))[attachment["id"]] is ScanStatus.CLEAN
