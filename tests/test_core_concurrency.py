@@ -1,15 +1,12 @@
-"""Concurrency on the real PostgreSQL: idempotency under a burst, gap-free seq under load."""
+"""Concurrency: idempotency under a burst, gap-free seq under load — on the real PostgreSQL
+(row locks) and on the embedded SQLite (one writer at a time)."""
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from models import PartnershipStatus
 from tests.factories import Api, make_pair, make_user, send
-
-pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 
 async def test_fifty_concurrent_sends_with_one_client_message_id_store_one(api: Api) -> None:
