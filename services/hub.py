@@ -19,7 +19,15 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Hashable,
+    Sequence,
+)
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -38,7 +46,11 @@ POLL_SECONDS = 2.0
 DB_RETRY_SECONDS = 0.5
 
 
-Prepare = Callable[["Batch"], Awaitable[object]]
+Prepare = Callable[["Batch", Sequence["Subscriber"]], Awaitable[object]]
+# A subscriber's own handling of a live delivery, called by the hub in the batch's pump so
+# that an idle subscriber's task need not wake: False when its task must take the delivery,
+# True when there is nothing to send, or the coroutine that sends it.
+Direct = Callable[["Delivery"], "Coroutine[Any, Any, None] | bool"]
 
 
 class SlowConsumer(Exception):
@@ -71,6 +83,15 @@ class Batch:
     def deliveries(self) -> tuple[Delivery, ...]:
         """The events as handed to subscribers; made once per batch by its reader."""
         return tuple(Delivery(record, self) for record in self.records)
+
+    def ready(self, key: Hashable) -> object | None:
+        """What `shared` built for `key`, if it is built and did not fail; else None."""
+        future = self._memo.get(key)
+        if future is None or not future.done() or future.cancelled():
+            return None
+        if future.exception() is not None:
+            return None
+        return cast(object, future.result())
 
     async def shared(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
         future = self._memo.get(key)
@@ -116,12 +137,55 @@ class _Feed:
         self.prepare: Prepare | None = None
 
 
+class _Resume:
+    """Awaits the rest of a send the hub started: a coroutine suspended on `blocked`."""
+
+    __slots__ = ("blocked", "coro")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], blocked: Any) -> None:
+        self.coro = coro
+        self.blocked = blocked
+
+    def __await__(self) -> Generator[Any, None, None]:
+        coro, blocked = self.coro, self.blocked
+        while True:
+            try:
+                yield blocked
+            except BaseException as error:  # cancellation goes to the send
+                try:
+                    blocked = coro.throw(error)
+                except StopIteration:
+                    return
+                continue
+            try:
+                blocked = coro.send(None)
+            except StopIteration:
+                return
+
+
 class Subscriber:
-    """One subscription's view of its account's events; iterate `events()`."""
+    """One subscription's view of its account's events; iterate `events()`.
 
-    __slots__ = ("_buffer", "_error", "_high", "_limit", "_live_high", "_replaying", "_waiter")
+    With `direct`, a live delivery that reaches the subscriber while its task sleeps with
+    nothing buffered is handed to `direct` in the hub's pump instead of waking the task; a
+    send that cannot finish at once (the socket is not writable) is finished by the task.
+    """
 
-    def __init__(self, start: int, *, replay: bool, limit: int) -> None:
+    __slots__ = (
+        "_buffer",
+        "_error",
+        "_high",
+        "_limit",
+        "_live_high",
+        "_pending",
+        "_replaying",
+        "_waiter",
+        "direct",
+    )
+
+    def __init__(
+        self, start: int, *, replay: bool, limit: int, direct: Direct | None = None
+    ) -> None:
         # Made when events are pushed and dropped once taken: an idle subscriber holds none.
         self._buffer: deque[Delivery] | None = None
         self._high = start  # highest seq yielded or buffered
@@ -130,6 +194,8 @@ class Subscriber:
         self._limit = limit
         self._error: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._pending: _Resume | None = None  # a direct send left for the task to finish
+        self.direct = direct
 
     @property
     def backlog(self) -> int:
@@ -143,6 +209,22 @@ class Subscriber:
         if self._replaying:
             self._live_high = max(self._live_high, deliveries[-1].record.seq)
             return
+        if (
+            self.direct is not None
+            and self._buffer is None
+            and self._pending is None
+            and self._waiter is not None
+            and not self._waiter.done()  # also done once the task is cancelled
+            and len(deliveries) <= self._limit  # a longer batch may be more than it may hold
+        ):
+            taken = self._push_direct(deliveries)
+            if self._error is not None:
+                return
+            if taken == len(deliveries):
+                if self._pending is not None:
+                    self._wake()
+                return
+            deliveries = deliveries[taken:]
         buffer = self._buffer
         if buffer is None:
             buffer = self._buffer = deque()
@@ -154,10 +236,36 @@ class Subscriber:
             self.fail(SlowConsumer(f"subscriber fell more than {self._limit} events behind"))
         self._wake()
 
+    def _push_direct(self, deliveries: Sequence[Delivery]) -> int:
+        """Hand deliveries to `direct` in order; how many it took (the rest are buffered)."""
+        assert self.direct is not None
+        for index, delivery in enumerate(deliveries):
+            if delivery.record.seq <= self._high:
+                continue
+            outcome = self.direct(delivery)
+            if outcome is False:
+                return index
+            self._high = delivery.record.seq
+            if outcome is True:
+                continue
+            try:
+                blocked = outcome.send(None)
+            except StopIteration:
+                continue
+            except Exception as error:  # raised in the subscriber's task, as its own send
+                self.fail(error)
+                return len(deliveries)
+            self._pending = _Resume(outcome, blocked)
+            return index + 1
+        return len(deliveries)
+
     def fail(self, error: Exception) -> None:
         if self._error is None:
             self._error = error
             self._buffer = None
+            if self._pending is not None:
+                self._pending.coro.close()
+                self._pending = None
             self._wake()
 
     def _wake(self) -> None:
@@ -178,6 +286,11 @@ class Subscriber:
                 # between this check and the switch, so no push can fall in between.
                 self._replaying = False
         while True:
+            pending = self._pending
+            if pending is not None:
+                self._pending = None
+                await pending
+                continue
             buffer = self._buffer
             if buffer:
                 delivery = buffer.popleft()
@@ -231,13 +344,19 @@ class Hub:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, account_id: UUID, after: int | None, *, prepare: Prepare | None = None
+        self,
+        account_id: UUID,
+        after: int | None,
+        *,
+        prepare: Prepare | None = None,
+        direct: Direct | None = None,
     ) -> AsyncIterator[Subscriber]:
         """Events of `account_id` after position `after`, or from now on when it is None.
 
         `prepare` (the first one given for the account is kept) is awaited with each live
-        batch before the batch is pushed, to fill `Batch.shared` while the subscribers sleep:
-        woken after it, they find what they share ready instead of each waiting for it.
+        batch and the feed's subscribers before the batch is pushed, to fill `Batch.shared`
+        while the subscribers sleep: what they share is ready before any of them needs it.
+        `direct`: see `Subscriber`.
         """
         if self._stopped:
             raise HubStopped("server shutting down")
@@ -253,9 +372,13 @@ class Hub:
             # Registered at the feed's current position with no await in between: every
             # later event reaches the subscriber by push, every earlier one by replay.
             if after is None:
-                subscriber = Subscriber(feed.cursor, replay=False, limit=self._queue_size)
+                subscriber = Subscriber(
+                    feed.cursor, replay=False, limit=self._queue_size, direct=direct
+                )
             else:
-                subscriber = Subscriber(max(after, 0), replay=True, limit=self._queue_size)
+                subscriber = Subscriber(
+                    max(after, 0), replay=True, limit=self._queue_size, direct=direct
+                )
             feed.subscribers.add(subscriber)
             yield subscriber
         finally:
@@ -327,7 +450,7 @@ class Hub:
             batch = Batch(records)
             if feed.prepare is not None:
                 try:
-                    await feed.prepare(batch)
+                    await feed.prepare(batch, tuple(feed.subscribers))
                 except Exception:  # each subscriber meets the error through Batch.shared
                     logger.exception("hub: preparing events of %s failed", feed.account_id)
             deliveries = batch.deliveries()

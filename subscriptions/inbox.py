@@ -13,8 +13,9 @@ over graphql-transport-ws, goes through Strawberry's own per-subscriber executio
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Coroutine, Hashable, Sequence
 from functools import partial
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -33,7 +34,7 @@ from services import live
 from services.cursors import CursorCodec
 from services.errors import DomainError, InvalidCursor
 from services.events_log import EventRecord
-from services.hub import Batch, HubStopped, SlowConsumer
+from services.hub import Batch, Delivery, HubStopped, SlowConsumer, Subscriber
 
 CURSOR_KIND = "inbox"
 PREPARED = "prepared"  # Batch.shared key of (who may receive it, its events)
@@ -58,9 +59,10 @@ def permission_denied() -> GraphQLError:
     )
 
 
-async def prepare_batch(
-    codec: CursorCodec, account_id: uuid.UUID, batch: Batch
-) -> tuple[frozenset[uuid.UUID], dict[int, tuple[InboxEvent, live.EventRows]]]:
+Prepared = tuple[frozenset[uuid.UUID], dict[int, tuple[InboxEvent, live.EventRows]]]
+
+
+async def prepare_batch(codec: CursorCodec, account_id: uuid.UUID, batch: Batch) -> Prepared:
     """Who may receive the batch (read now), and its events as GraphQL objects by seq;
     events naming nothing visible are left out."""
     allowed = await live.messaging_user_ids(account_id)
@@ -106,9 +108,55 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
     )
 
 
-async def prepare_live_batch(codec: CursorCodec, account_id: uuid.UUID, batch: Batch) -> None:
-    """Read what the batch's subscribers share before the hub wakes them."""
-    await batch.shared(PREPARED, partial(prepare_batch, codec, account_id, batch))
+async def prepare_live_batch(
+    codec: CursorCodec, account_id: uuid.UUID, batch: Batch, subscribers: Sequence[Subscriber]
+) -> None:
+    """Read what the batch's subscribers share, and render each event once per share key of
+    the permitted subscribers, before the hub pushes the batch to them."""
+    allowed, events = await batch.shared(PREPARED, partial(prepare_batch, codec, account_id, batch))
+    senders: dict[Hashable, LiveSender] = {}
+    for subscriber in subscribers:
+        sender = subscriber.direct
+        if isinstance(sender, LiveSender) and sender.user_id in allowed:
+            senders.setdefault(sender.share_key, sender)
+    for seq, (event, rows) in events.items():
+        for key, sender in senders.items():
+            await batch.shared(
+                (seq, key), partial(render, sender.operation, sender.context, event, rows)
+            )
+
+
+class LiveSender:
+    """Sends a subscriber's live events from the hub's pump when all it needs is ready.
+
+    Exactly what the subscriber's own loop in `inbox_events` would send: nothing for an event
+    naming nothing visible, the shared payload otherwise. Anything else (MESSAGING revoked,
+    a batch not prepared, a result with errors) is left to that loop (`False`).
+    """
+
+    __slots__ = ("context", "operation", "share_key", "user_id")
+
+    def __init__(self, operation: ws.LiveOperation, context: Context, share_key: Hashable) -> None:
+        self.operation = operation
+        self.context = context
+        self.share_key = share_key
+        self.user_id = context.viewer.user_id
+
+    def __call__(self, delivery: Delivery) -> Coroutine[Any, Any, None] | bool:
+        batch = delivery.batch
+        prepared = batch.ready(PREPARED)
+        if prepared is None:
+            return False
+        allowed, events = cast(Prepared, prepared)
+        if self.user_id not in allowed:
+            return False
+        seq = delivery.record.seq
+        if seq not in events:
+            return True
+        payload = batch.ready((seq, self.share_key))
+        if not isinstance(payload, str):
+            return False
+        return self.operation.send_next(payload)
 
 
 async def render(
@@ -148,9 +196,12 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
         raise permission_denied()
     operation = ws.live_operation(info)
     share_key = operation.share_key(viewer) if operation is not None else None
+    sender = LiveSender(operation, context, share_key) if operation is not None else None
     try:
         prepare = partial(prepare_live_batch, rt.cursors, account_id)
-        async with rt.hub.subscribe(account_id, start, prepare=prepare) as subscriber:
+        async with rt.hub.subscribe(
+            account_id, start, prepare=prepare, direct=sender
+        ) as subscriber:
             async for delivery in subscriber.events(account_id):
                 batch = delivery.batch
                 # Read from the database once per batch: a revoked MESSAGING stops delivery.

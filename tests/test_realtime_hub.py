@@ -149,3 +149,48 @@ async def test_redis_restart_triggers_a_resync_and_notifications_resume(
         assert await asyncio.wait_for(recorder.notified.get(), 5) == [account]
     finally:
         await bus.stop()
+
+
+async def test_direct_deliveries_skip_the_task_and_keep_their_order(hub: Hub) -> None:
+    """An idle subscriber's deliveries go to `direct` in the pump; a send that cannot finish
+    at once, and what arrives meanwhile, are finished by its task, in order."""
+    pair = await make_pair()
+    sent: list[int] = []
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def send(seq: int) -> None:
+        if seq == 3:
+            await gate  # the socket is not writable for a while
+        sent.append(seq)
+
+    def direct(delivery: hub_module.Delivery) -> Any:
+        seq = delivery.record.seq
+        return False if seq == 6 else send(seq)  # 6: left to the task
+
+    async def settle() -> None:
+        await asyncio.sleep(0.3)
+
+    async with hub.subscribe(pair.partner_id, None, direct=direct) as subscriber:
+        taken: list[int] = []
+
+        async def consume() -> None:
+            async for delivery in subscriber.events(pair.partner_id):
+                taken.append(delivery.record.seq)
+
+        consumer = asyncio.create_task(consume())
+        await settle()
+        await write_events(pair, 3, hub.bus, audience=[pair.partner_id])
+        await settle()
+        assert sent == [1, 2]
+        await write_events(pair, 2, hub.bus, audience=[pair.partner_id])  # while 3 blocks
+        await settle()
+        assert (sent, taken) == ([1, 2], [])
+        gate.set_result(None)
+        await settle()
+        assert (sent, taken) == ([1, 2, 3], [4, 5])
+        await write_events(pair, 1, hub.bus, audience=[pair.partner_id])
+        await settle()
+        await write_events(pair, 1, hub.bus, audience=[pair.partner_id])
+        await settle()
+        assert (sent, taken) == ([1, 2, 3, 7], [4, 5, 6])
+        consumer.cancel()
