@@ -7,7 +7,8 @@ Measures, printing one JSON object at the end:
   subscribers (p50/p99 to one subscriber, and to the last of the 1,000);
 - deliveries/s with N subscribers (default 5,000), and the same broadcast through a raw
   Starlette websocket endpoint (same uvicorn, same client), as a ratio;
-- server RSS per idle subscriber, and RSS growth per delivered event per subscriber.
+- server RSS per idle subscriber, and RSS growth per delivered event per subscriber; the raw
+  server's RSS per idle websocket in the same run, for comparison.
 
 The subscribers are websocket connections to the recipient account (one subscription each);
 the client runs in this process and only counts frames, the same for both servers.
@@ -367,10 +368,16 @@ async def main() -> None:
                 raw_port,
             )
             processes.append(raw)
+            await asyncio.sleep(1)
+            raw_rss_before = rss_kb(raw.pid)
             raw_subs = await open_many(
                 args.subscribers, lambda s: open_raw(f"ws://127.0.0.1:{raw_port}/ws", s)
             )
-            await asyncio.sleep(1)
+            await asyncio.sleep(2)
+            # The floor: what a bare uvicorn + Starlette websocket costs, same uvicorn options.
+            results["raw_rss_per_idle_subscriber_kb_at_n"] = round(
+                (rss_kb(raw.pid) - raw_rss_before) / len(raw_subs), 1
+            )
             sample = json.dumps(
                 {
                     "id": "1",
