@@ -263,23 +263,13 @@ POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 
 @pytest.fixture(scope="module")
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
 async def cluster(
-    backend: str, app: Any, app_settings: Settings, private_redis: RedisServer
+    backend: str, app: Any, app_settings: Settings, redis_server: RedisServer
 ) -> AsyncIterator[ServerCluster]:
     """Needs PostgreSQL: several processes write the same database. Modules using it run
     on PostgreSQL only: `pytestmark = POSTGRES_ONLY`."""
     assert backend == "postgres", "server processes share the database: use POSTGRES_ONLY"
-    cluster = ServerCluster(app_settings.database_url, app_settings.data_dir, private_redis)
+    cluster = ServerCluster(app_settings.database_url, app_settings.data_dir, redis_server)
     try:
         yield cluster
     finally:

@@ -16,11 +16,7 @@ from tests.realtime_fixtures import Server, bearer, http_send
 
 JS = Path(__file__).parent / "js"
 
-cluster, server, private_redis = (
-    realtime_fixtures.cluster,
-    realtime_fixtures.server,
-    realtime_fixtures.private_redis,
-)
+cluster, server = realtime_fixtures.cluster, realtime_fixtures.server
 pytestmark = realtime_fixtures.POSTGRES_ONLY
 
 

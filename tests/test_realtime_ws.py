@@ -29,11 +29,7 @@ from tests.realtime_fixtures import (
     start_server,
 )
 
-cluster, server, private_redis = (
-    realtime_fixtures.cluster,
-    realtime_fixtures.server,
-    realtime_fixtures.private_redis,
-)
+cluster, server = realtime_fixtures.cluster, realtime_fixtures.server
 pytestmark = realtime_fixtures.POSTGRES_ONLY
 
 
