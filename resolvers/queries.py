@@ -17,7 +17,7 @@ from gql.types.conversations import (
 from gql.types.errors import top_level
 from gql.types.inputs import InboxFilter, PartnerFilter
 from services import conversations, partnerships
-from services.cursors import check_page_size
+from services.cursors import page_size
 from services.errors import DomainError
 
 
@@ -43,7 +43,7 @@ async def partners(
     ctx = info.context
     flt = filter or PartnerFilter()
     try:
-        size = check_page_size(20 if first is None else first, ctx.rt.settings.max_page_size) or 0
+        size = page_size(first, ctx.rt.settings.max_page_size)
         page = await partnerships.partners_page(
             ctx.viewer,
             partnerships.PartnerFilter(statuses=flt.statuses, search=flt.search),
@@ -66,7 +66,7 @@ async def inbox(
     ctx = info.context
     flt = filter or InboxFilter()
     try:
-        size = check_page_size(20 if first is None else first, ctx.rt.settings.max_page_size) or 0
+        size = page_size(first, ctx.rt.settings.max_page_size)
         page = await conversations.inbox_page(
             ctx.viewer,
             conversations.InboxFilter(

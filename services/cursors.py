@@ -49,3 +49,8 @@ def check_page_size(first: int | None, maximum: int, *, name: str = "first") -> 
             "INVALID_ARGUMENT", f"'{name}' must be between 0 and {maximum}.", (name,)
         )
     return first
+
+
+def page_size(first: int | None, maximum: int, default: int = 20) -> int:
+    """`first` of a connection field (null meaning the default), checked against `maximum`."""
+    return check_page_size(default if first is None else first, maximum) or 0
