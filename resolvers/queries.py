@@ -17,6 +17,7 @@ from gql.types.conversations import (
 from gql.types.errors import top_level
 from gql.types.inputs import InboxFilter, PartnerFilter
 from services import conversations, partnerships
+from services import inbox as inbox_service
 from services.cursors import page_size
 from services.errors import DomainError
 
@@ -67,9 +68,9 @@ async def inbox(
     flt = filter or InboxFilter()
     try:
         size = page_size(first, ctx.rt.settings.max_page_size)
-        page = await conversations.inbox_page(
+        page = await inbox_service.inbox_page(
             ctx.viewer,
-            conversations.InboxFilter(
+            inbox_service.InboxFilter(
                 partnership_statuses=flt.partnership_statuses,
                 search=flt.search,
                 unread_only=bool(flt.unread_only),

@@ -10,7 +10,7 @@ from tortoise.expressions import Q
 
 from models import AccountKind, Conversation, Partnership, PartnershipStatus, Permission
 from services.auth import Viewer
-from services.conversations import Page, _search_term
+from services.conversations import Page, search_term
 from services.cursors import CursorCodec
 from services.errors import PermissionDenied
 
@@ -32,7 +32,7 @@ async def partners_page(
     query = Partnership.filter(brand_id=viewer.account_id)
     if flt.statuses is not None:
         query = query.filter(status__in=list(flt.statuses))
-    term = _search_term(flt.search)
+    term = search_term(flt.search)
     if term:
         query = query.filter(partner__name_folded__contains=term)
     total = await query.count()

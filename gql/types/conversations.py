@@ -17,7 +17,7 @@ from models import Attachment as AttachmentRow
 from models import Message as MessageRow
 from models import Participant
 from models import Partnership as PartnershipRow
-from services import conversations
+from services import conversations, inbox
 from services.accounts import terms_accepted
 from services.conversations import Page
 from services.cursors import check_page_size
@@ -115,7 +115,7 @@ class Message:
 
     @classmethod
     def from_row(
-        cls, row: MessageRow | conversations.MessageRow, sender_account: Account | None = None
+        cls, row: MessageRow | inbox.MessageRow, sender_account: Account | None = None
     ) -> Message:
         return cls(
             id=strawberry.ID(str(row.id)),
@@ -261,7 +261,7 @@ class Conversation:
         )
 
     @classmethod
-    def from_inbox(cls, item: conversations.InboxItem, viewer_account: uuid.UUID) -> Conversation:
+    def from_inbox(cls, item: inbox.InboxItem, viewer_account: uuid.UUID) -> Conversation:
         """Everything the inbox shows, prefilled: no further reads for its usual fields."""
         counterpart = Account(
             id=strawberry.ID(str(item.counterpart.id)),
