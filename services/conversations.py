@@ -1,4 +1,4 @@
-"""Reading conversations: access checks, the inbox, message pages, read positions, archive.
+"""Reading conversations: access checks, message pages, read positions, archive.
 
 `access_conversation` is the one place that decides whether a viewer sees a conversation:
 its account must be a participant. Anything else is NOT_FOUND, like a missing id.
