@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # the view answers other methods with a JSON 405
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", make_readyz(settings, rt.shutting_down)),

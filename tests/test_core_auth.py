@@ -124,9 +124,11 @@ async def test_batched_queries_are_refused(api: Api) -> None:
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
-async def test_get_queries_are_refused(api: Api) -> None:
-    response = await api.client.get("/graphql", params={"query": VIEWER})
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+async def test_only_post_carries_operations(api: Api, method: str) -> None:
+    response = await api.client.request(method, "/graphql", params={"query": VIEWER})
     assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
     assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
 
 
