@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise
 
@@ -20,9 +23,16 @@ from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
 from gql.schema import build_schema
 from gql.settings import Settings
-from gql.view import LiaisonGraphQL
+from gql.view import LiaisonGraphQL, error_response
 
 log = logging.getLogger("liaison.app")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) as JSON like every other error."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
+    return error_response(exc.status_code, code, str(exc.detail), **(exc.headers or {}))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -61,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(RequestObservability),
             Middleware(BodyLimitMiddleware, multipart_limit=settings.max_request_bytes),
         ],
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.rt = rt

@@ -215,3 +215,12 @@ async def test_only_development_answers_anonymous_introspection(
         assert response.json()["data"]["__schema"]["queryType"] == {"name": "Query"}
     else:
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
+    missing = await api.client.get("/nowhere")
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    wrong = await api.client.post("/healthz")
+    assert wrong.status_code == 405
+    assert wrong.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
