@@ -44,6 +44,15 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.workers > 1 and not settings.redis_url:
+        # The in-process broker and scan queue serve one process: events published in one
+        # worker would never reach a subscriber connected to another.
+        print(
+            "liaison serve: --workers > 1 needs LIAISON_REDIS_URL (the in-process broker "
+            "serves one process)",
+            file=sys.stderr,
+        )
+        return 2
     if args.migrate:
         asyncio.run(migrate(settings))
     print(f"Liaison on http://{args.host}:{args.port}/graphql", file=sys.stderr)

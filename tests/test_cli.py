@@ -119,3 +119,10 @@ def test_bad_setting_is_reported_without_traceback(tmp_path: Path) -> None:
     result = liaison("migrate", env={"LIAISON_ENV": "staging", "LIAISON_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
     assert "LIAISON_ENV" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_several_workers_need_redis(tmp_path: Path) -> None:
+    env = {"LIAISON_DATA_DIR": str(tmp_path), "LIAISON_DATABASE_URL": f"sqlite://{tmp_path}/w.db"}
+    result = liaison("serve", "--workers", "2", "--port", "1", env=env)
+    assert result.returncode == 2
+    assert "LIAISON_REDIS_URL" in result.stderr and "Traceback" not in result.stderr
