@@ -30,6 +30,17 @@ POOL = 10  # database connections per process, for the API and the baseline alik
 RESULTS = Path(__file__).with_name("results.json")
 
 
+def _inprocess(*args: str) -> str:
+    """The stdout of `python -m bench.inprocess ARGS` (measured in its own process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench.inprocess", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+
+
 def _env(db: str) -> dict[str, str]:
     return {
         "LIAISON_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}?maxsize={POOL}",
@@ -180,20 +191,8 @@ def main() -> int:
     asyncio.run(dataset.ensure(dsn))  # undo the sends before the latency run
 
     print("R0b: in-process, ms per inbox operation", flush=True)
-    r0b = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.inprocess",
-                json.dumps({"env": env, "user_id": str(handles.brand_user_id)}),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
-    )
+    config = json.dumps({"env": env, "user_id": str(handles.brand_user_id)})
+    r0b = json.loads(_inprocess(config))
     for unit, values in r0b.items():
         print(f"  {unit}: " + "  ".join(f"{k} {v}" for k, v in values.items()), flush=True)
 
@@ -214,19 +213,7 @@ def main() -> int:
         )
 
     if args.profile:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.inprocess",
-                "--profile",
-                json.dumps({"env": env, "user_id": str(handles.brand_user_id)}),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
+        out = _inprocess("--profile", config)
         profile_path = ROOT / ".run" / "bench-inbox-profile.txt"
         profile_path.write_text(out)
         print(f"profile written to {profile_path}", flush=True)

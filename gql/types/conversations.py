@@ -79,6 +79,13 @@ def _awaited(value: Awaitable[T]) -> T:
     return cast(T, value)
 
 
+def _account(info: Info, prefilled: Account | None, account_id: uuid.UUID) -> Account:
+    """The prefilled account, or (handed to GraphQL to await) its load."""
+    if prefilled is not None:
+        return prefilled
+    return _awaited(load_account(info, account_id))
+
+
 @strawberry.type
 class Message:
     id: strawberry.ID
@@ -100,9 +107,7 @@ class Message:
 
     @strawberry.field
     def sender_account(self, info: Info) -> Account:
-        if self._sender_account is not None:
-            return self._sender_account
-        return _awaited(load_account(info, self._sender_account_id))
+        return _account(info, self._sender_account, self._sender_account_id)
 
     @strawberry.field
     async def attachments(self, info: Info) -> list[Attachment]:
@@ -203,9 +208,7 @@ class Conversation:
 
     @strawberry.field
     def counterpart(self, info: Info) -> Account:
-        if self._counterpart is not None:
-            return self._counterpart
-        return _awaited(load_account(info, self._counterpart_id))
+        return _account(info, self._counterpart, self._counterpart_id)
 
     @strawberry.field
     def last_message(self, info: Info) -> Message | None:
