@@ -16,6 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from gql.content_guard import guard_content
 from gql.cost import CostCache, QueryCostLimiter
 from gql.faults import DependencyFaults, outage_of
 from gql.observability import OperationObserver
@@ -111,7 +112,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, cache=costs),
     ]
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -119,6 +120,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=OperationExecutor,
     )
+    guard_content(schema._schema)
+    return schema
 
 
 def print_schema_sdl() -> str:
