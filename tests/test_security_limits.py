@@ -96,3 +96,33 @@ async def test_no_field_suggestions_outside_development(api: Api) -> None:
     )
     assert variable["errors"]
     assert not any("Did you mean" in e["message"] for e in variable["errors"]), variable
+
+
+async def test_two_content_type_headers_are_refused(api: Api) -> None:
+    user = await make_user(await make_account(AccountKind.BRAND))
+    big = b'{"query": "{ viewer { permissions } }", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    for types in (
+        [("content-type", "application/json"), ("content-type", "multipart/form-data; boundary=b")],
+        [("content-type", "multipart/form-data; boundary=b"), ("content-type", "application/json")],
+    ):
+        response = await api.client.post(
+            "/graphql",
+            content=big,
+            headers=[
+                ("authorization", f"Bearer {api.token(user)}"),
+                ("apollo-require-preflight", "1"),
+                *types,
+            ],
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "AMBIGUOUS_HEADERS"
+    # One header, as usual, still works.
+    small = await api.client.post(
+        "/graphql",
+        content=b'{"query": "{ viewer { permissions } }"}',
+        headers=[
+            ("authorization", f"Bearer {api.token(user)}"),
+            ("content-type", "application/json"),
+        ],
+    )
+    assert small.status_code == 200 and "errors" not in small.json()
