@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
@@ -15,8 +16,10 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from gql.content_guard import guard_content
+from gql.error_log import log_operation_errors
 from gql.faults import DependencyFaults, outage_of
 from gql.observability import OperationObserver
 from gql.permissions import requires
@@ -82,6 +85,26 @@ class Mutation:
     )
 
 
+class DocumentCache(ParserCache):
+    """Strawberry's parse cache, except that a document that does not parse is left to
+    Strawberry's own parse step, which answers it as a client error. (ParserCache raises
+    from its hook, outside that step: over the websocket the syntax error escaped as an
+    unexpected exception and was logged at `error` with the document quoted.)"""
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
+        yield
+
+
+class LiaisonSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_operation_errors(errors, execution_context)
+
+
 def _should_mask(error: GraphQLError) -> bool:
     """Mask unexpected exceptions; keep our coded errors and GraphQL's own validation errors."""
     original = error.original_error
@@ -109,12 +132,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
         DependencyFaults,  # after MaskErrors: its exit runs first and types outages
-        lambda: ParserCache(maxsize=1000),
+        lambda: DocumentCache(maxsize=1000),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: OperationLimits(limits, caches, suggestions=settings.development),
     ]
-    schema = strawberry.Schema(
+    schema = LiaisonSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from tests import realtime_fixtures
 from tests.factories import make_pair, make_user
-from tests.realtime_fixtures import GqlWs, Server, bearer, http_send
+from tests.realtime_fixtures import GqlWs, Server, WsClosed, bearer, http_send
 from tests.test_security_limits import fragment_bomb
 
 cluster, server = realtime_fixtures.cluster, realtime_fixtures.server
@@ -86,3 +87,24 @@ async def test_another_accounts_sender_is_private_in_events(
         [own] = await ws.events(1)
         assert own["message"]["sender"]["email"] == colleague.email
         assert own["message"]["sender"]["role"]["name"] == "COMMUNITY_MANAGER"
+
+
+async def test_inline_bodies_in_subscriptions_never_reach_the_log(server: Server) -> None:
+    pair = await make_pair()
+    secret = "subscription secret " + pair.partner.name
+    invalid = (
+        "subscription Leak { inboxEvents { ... on MessageCreated { "
+        f'message {{ body(format: "{secret}") }} }} }} }}'
+    )
+    unparsable = f'subscription Leak {{ inboxEvents(after: "{secret}") {{ ... on '
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        error = await _refused(ws, invalid)
+        assert "format" in str(error["message"])
+        await ws.subscribe("3", query=unparsable)
+        with contextlib.suppress(WsClosed):
+            await ws.receive()  # graphql-transport-ws closes the socket (4400) on a syntax error
+    await asyncio.sleep(0.3)  # the server writes its log lines
+    log = server.log.read_text()
+    assert secret not in log
+    assert '"level": "error"' not in log
+    assert '"document_hash"' in log
