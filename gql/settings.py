@@ -89,6 +89,9 @@ class Settings:
     # A slow database answers SERVICE_UNAVAILABLE fast instead of queueing (services.pg_engine).
     db_statement_timeout_seconds: float = 15.0
     db_pool_timeout_seconds: float = 5.0
+    # Request line and headers: size and time to arrive (gql.http_protocol).
+    max_header_bytes: int = 16 * 1024
+    header_timeout_seconds: float = 10.0
 
     @property
     def development(self) -> bool:
@@ -144,6 +147,8 @@ class Settings:
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
             db_statement_timeout_seconds=_float(env, "LIAISON_DB_STATEMENT_TIMEOUT", 15.0),
             db_pool_timeout_seconds=_float(env, "LIAISON_DB_POOL_TIMEOUT", 5.0),
+            max_header_bytes=_int(env, "LIAISON_MAX_HEADER_BYTES", 16 * 1024),
+            header_timeout_seconds=_float(env, "LIAISON_HEADER_TIMEOUT", 10.0),
         )
 
 
