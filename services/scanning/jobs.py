@@ -89,6 +89,9 @@ async def scan_attachment(
             # clamd itself is down: the file is not at fault, so this costs it no attempt
             # (a long outage must not turn every upload FAILED). Retry soon, as a first failure.
             log.warning("attachment %s: clamd unavailable, will retry: %s", row.id, error)
+            await Attachment.filter(id=row.id, scan_status=ScanStatus.PENDING).update(
+                scan_detail=f"clamd unavailable: {error}"[:MAX_DETAIL]
+            )
             return Retry(1, str(error))
         return await _record_failure(row, str(error), notifier, max_attempts)
     metrics.SCAN_DURATION.observe(time.monotonic() - started)
