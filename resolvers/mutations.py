@@ -113,4 +113,4 @@ async def assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload:
         )
     except DomainError as error:
         return AssignRolePayload(errors=[user_error(error)])
-    return AssignRolePayload(user=User.from_row(row))
+    return AssignRolePayload(user=User.from_row(row, info.context.viewer.account_id))

@@ -103,7 +103,7 @@ class Message:
     async def sender(self, info: Info) -> User:
         row = await info.context.loaders.user.load(self._sender_user_id)
         assert row is not None
-        return User.from_row(row)
+        return User.from_row(row, info.context.viewer.account_id)
 
     @strawberry.field
     def sender_account(self, info: Info) -> Account:
