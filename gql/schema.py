@@ -25,11 +25,15 @@ from gql.types.analytics import MessagingStats
 from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
 from gql.types.inputs import (
     AcceptMessagingTermsPayload,
+    AssignConversationPayload,
     AssignRolePayload,
     CreateRolePayload,
     MarkConversationReadPayload,
+    MarkConversationUnreadPayload,
+    MoveConversationPayload,
     SendMessagePayload,
     SetConversationArchivedPayload,
+    SetConversationPriorityPayload,
 )
 from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
 from gql.ws import OperationExecutor
@@ -68,7 +72,21 @@ class Mutation:
         resolver=mutations.mark_conversation_read, extensions=requires(Permission.MESSAGING)
     )
     set_conversation_archived: SetConversationArchivedPayload = strawberry.mutation(
-        resolver=mutations.set_conversation_archived, extensions=requires(Permission.MESSAGING)
+        resolver=mutations.set_conversation_archived,
+        extensions=requires(Permission.MESSAGING),
+        deprecation_reason="Use moveConversation: archived is the DONE folder.",
+    )
+    move_conversation: MoveConversationPayload = strawberry.mutation(
+        resolver=mutations.move_conversation, extensions=requires(Permission.MESSAGING)
+    )
+    set_conversation_priority: SetConversationPriorityPayload = strawberry.mutation(
+        resolver=mutations.set_conversation_priority, extensions=requires(Permission.MESSAGING)
+    )
+    mark_conversation_unread: MarkConversationUnreadPayload = strawberry.mutation(
+        resolver=mutations.mark_conversation_unread, extensions=requires(Permission.MESSAGING)
+    )
+    assign_conversation: AssignConversationPayload = strawberry.mutation(
+        resolver=mutations.assign_conversation, extensions=requires(Permission.MESSAGING)
     )
     accept_messaging_terms: AcceptMessagingTermsPayload = strawberry.mutation(
         resolver=mutations.accept_messaging_terms

@@ -16,10 +16,12 @@ from gql.types.conversations import (
 )
 from gql.types.errors import top_level
 from gql.types.inputs import InboxFilter, PartnerFilter
+from models import InboxFolder
 from services import conversations, partnerships
 from services import inbox as inbox_service
 from services.cursors import page_size
 from services.errors import DomainError
+from services.inbox import AssigneeFilter
 
 
 def selects(info: Info, name: str) -> bool:
@@ -74,7 +76,9 @@ async def inbox(
                 partnership_statuses=flt.partnership_statuses,
                 search=flt.search,
                 unread_only=bool(flt.unread_only),
-                archived=bool(flt.archived),
+                folder=flt.folder or (InboxFolder.DONE if flt.archived else InboxFolder.INBOX),
+                priority_only=bool(flt.priority_only),
+                assignee=flt.assignee or AssigneeFilter.ANYONE,
             ),
             size,
             after,
