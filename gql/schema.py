@@ -35,6 +35,7 @@ from gql.types.inputs import (
     SetConversationArchivedPayload,
     SetConversationPriorityPayload,
 )
+from gql.types.search import MessageSearchConnection
 from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
 from gql.ws import OperationExecutor
 from models import Permission
@@ -55,6 +56,14 @@ class Query:
     )
     conversation: Conversation | None = strawberry.field(
         resolver=queries.conversation, extensions=requires(Permission.MESSAGING)
+    )
+    search_messages: MessageSearchConnection = strawberry.field(
+        resolver=queries.search_messages,
+        extensions=requires(Permission.MESSAGING),
+        description=(
+            "Messages of the viewer's conversations whose body or attachment filenames hold "
+            "every word of `query` (the last also as a prefix), newest first."
+        ),
     )
     messaging_stats: MessagingStats = strawberry.field(
         resolver=analytics.messaging_stats,
