@@ -30,12 +30,17 @@ from gql.types.analytics import MessagingStats
 from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
 from gql.types.inputs import (
     AcceptMessagingTermsPayload,
+    AssignConversationPayload,
     AssignRolePayload,
     CreateRolePayload,
     MarkConversationReadPayload,
+    MarkConversationUnreadPayload,
+    MoveConversationPayload,
     SendMessagePayload,
     SetConversationArchivedPayload,
+    SetConversationPriorityPayload,
 )
+from gql.types.search import MessageSearchConnection
 from gql.ws import OperationExecutor
 from models import Permission
 from resolvers import analytics, mutations, queries
@@ -56,6 +61,14 @@ class Query:
     conversation: Conversation | None = strawberry.field(
         resolver=queries.conversation, extensions=requires(Permission.MESSAGING)
     )
+    search_messages: MessageSearchConnection = strawberry.field(
+        resolver=queries.search_messages,
+        extensions=requires(Permission.MESSAGING),
+        description=(
+            "Messages of the viewer's conversations whose body or attachment filenames hold "
+            "every word of `query` (the last also as a prefix), newest first."
+        ),
+    )
     messaging_stats: MessagingStats = strawberry.field(
         resolver=analytics.messaging_stats,
         extensions=requires(Permission.ANALYTICS_VIEW),
@@ -72,7 +85,21 @@ class Mutation:
         resolver=mutations.mark_conversation_read, extensions=requires(Permission.MESSAGING)
     )
     set_conversation_archived: SetConversationArchivedPayload = strawberry.mutation(
-        resolver=mutations.set_conversation_archived, extensions=requires(Permission.MESSAGING)
+        resolver=mutations.set_conversation_archived,
+        extensions=requires(Permission.MESSAGING),
+        deprecation_reason="Use moveConversation: archived is the DONE folder.",
+    )
+    move_conversation: MoveConversationPayload = strawberry.mutation(
+        resolver=mutations.move_conversation, extensions=requires(Permission.MESSAGING)
+    )
+    set_conversation_priority: SetConversationPriorityPayload = strawberry.mutation(
+        resolver=mutations.set_conversation_priority, extensions=requires(Permission.MESSAGING)
+    )
+    mark_conversation_unread: MarkConversationUnreadPayload = strawberry.mutation(
+        resolver=mutations.mark_conversation_unread, extensions=requires(Permission.MESSAGING)
+    )
+    assign_conversation: AssignConversationPayload = strawberry.mutation(
+        resolver=mutations.assign_conversation, extensions=requires(Permission.MESSAGING)
     )
     accept_messaging_terms: AcceptMessagingTermsPayload = strawberry.mutation(
         resolver=mutations.accept_messaging_terms

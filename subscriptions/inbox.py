@@ -29,7 +29,13 @@ from gql.permissions import requires
 from gql.types.accounts import Account
 from gql.types.conversations import Attachment, Conversation, Message
 from gql.types.errors import top_level
-from gql.types.events import AttachmentScanned, ConversationRead, InboxEvent, MessageCreated
+from gql.types.events import (
+    AttachmentScanned,
+    ConversationRead,
+    ConversationUpdated,
+    InboxEvent,
+    MessageCreated,
+)
 from models import EventKind, Permission
 from services import live
 from services.cursors import CursorCodec
@@ -99,6 +105,8 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
             attachment=Attachment.from_row(attachment),
             message=Message.from_row(rows.messages[attachment.message_id]),  # type: ignore[attr-defined]
         )
+    if record.kind is EventKind.CONVERSATION_UPDATED:
+        return ConversationUpdated(cursor=cursor, conversation=Conversation.from_row(participant))
     reader = rows.accounts.get(record.reader_account_id) if record.reader_account_id else None
     if reader is None:
         return None
