@@ -30,6 +30,7 @@ from gql.types.inputs import (
     MarkConversationReadPayload,
     SendMessagePayload,
     SetConversationArchivedPayload,
+    UpdateNotificationSettingsPayload,
 )
 from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
 from gql.ws import OperationExecutor
@@ -78,6 +79,10 @@ class Mutation:
     )
     assign_role: AssignRolePayload = strawberry.mutation(
         resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+    update_notification_settings: UpdateNotificationSettingsPayload = strawberry.mutation(
+        resolver=mutations.update_notification_settings,
+        description="How the viewer hears of unread messages by e-mail.",
     )
 
 

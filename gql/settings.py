@@ -26,6 +26,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _hour(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 0 <= value <= 23:
+        raise SettingsError(f"{name} must be an hour from 0 to 23, got {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw == "":
@@ -71,10 +78,21 @@ class Settings:
     rate_limit_upload_bytes_per_minute: int = 500 * 1024 * 1024
     metrics_token: str | None = field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
+    # E-mail notifications (docs/notifications.md).
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "Liaison <notifications@localhost>"
+    notify_delay_seconds: float = 300.0
+    digest_hour_utc: int = 8
+    app_url: str = ""
 
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def app_link_base(self) -> str:
+        """Where e-mails link to: LIAISON_APP_URL, else the web app under the public URL."""
+        return (self.app_url or f"{self.public_url}/app").rstrip("/")
 
     @property
     def max_request_bytes(self) -> int:
@@ -120,6 +138,11 @@ class Settings:
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
+            smtp_url=env.get("LIAISON_SMTP_URL") or None,
+            mail_from=env.get("LIAISON_MAIL_FROM") or "Liaison <notifications@localhost>",
+            notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),
+            digest_hour_utc=_hour(env, "LIAISON_DIGEST_HOUR_UTC", 8),
+            app_url=env.get("LIAISON_APP_URL", ""),
         )
 
 

@@ -1,8 +1,18 @@
 """Tortoise models of Liaison; migrations live in `models.migrations`."""
 
 from models.accounts import Account, Role, User
-from models.enums import AccountKind, EventKind, PartnershipStatus, Permission, ScanStatus
+from models.enums import (
+    AccountKind,
+    EventKind,
+    NotificationFrequency,
+    NotificationKind,
+    NotificationStatus,
+    PartnershipStatus,
+    Permission,
+    ScanStatus,
+)
 from models.messaging import Attachment, Conversation, Event, Message, Participant, Partnership
+from models.notifications import Notification
 
 __models__ = [
     Account,
@@ -14,6 +24,7 @@ __models__ = [
     Message,
     Attachment,
     Event,
+    Notification,
 ]
 
 __all__ = [
@@ -24,6 +35,10 @@ __all__ = [
     "Event",
     "EventKind",
     "Message",
+    "Notification",
+    "NotificationFrequency",
+    "NotificationKind",
+    "NotificationStatus",
     "Participant",
     "Partnership",
     "PartnershipStatus",

@@ -35,3 +35,23 @@ class EventKind(StrEnum):
     MESSAGE_CREATED = "MESSAGE_CREATED"
     ATTACHMENT_SCANNED = "ATTACHMENT_SCANNED"
     CONVERSATION_READ = "CONVERSATION_READ"
+
+
+class NotificationFrequency(StrEnum):
+    IMMEDIATE = "IMMEDIATE"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    OFF = "OFF"
+
+
+class NotificationKind(StrEnum):
+    CONVERSATION = "CONVERSATION"
+    DAILY_DIGEST = "DAILY_DIGEST"
+    WEEKLY_DIGEST = "WEEKLY_DIGEST"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"

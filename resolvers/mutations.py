@@ -21,10 +21,13 @@ from gql.types.inputs import (
     SendMessagePayload,
     SetConversationArchivedInput,
     SetConversationArchivedPayload,
+    UpdateNotificationSettingsInput,
+    UpdateNotificationSettingsPayload,
 )
 from services import accounts, conversations, sending
 from services.attachments import Upload, stage_uploads
 from services.errors import DomainError, NotFound
+from services.notifications import preferences
 
 
 async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayload:
@@ -114,3 +117,10 @@ async def assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload:
     except DomainError as error:
         return AssignRolePayload(errors=[user_error(error)])
     return AssignRolePayload(user=User.from_row(row))
+
+
+async def update_notification_settings(
+    info: Info, input: UpdateNotificationSettingsInput
+) -> UpdateNotificationSettingsPayload:
+    frequency = await preferences.set_frequency(info.context.viewer, input.frequency)
+    return UpdateNotificationSettingsPayload(notification_frequency=frequency)

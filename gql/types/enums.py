@@ -6,13 +6,26 @@ from enum import Enum
 
 import strawberry
 
-from models.enums import AccountKind, PartnershipStatus, Permission, ScanStatus
+from models.enums import (
+    AccountKind,
+    NotificationFrequency,
+    PartnershipStatus,
+    Permission,
+    ScanStatus,
+)
 
 # The stored enums are the GraphQL enums: registering them marks the classes themselves.
-for _stored in (Permission, AccountKind, PartnershipStatus, ScanStatus):
+for _stored in (Permission, AccountKind, PartnershipStatus, ScanStatus, NotificationFrequency):
     strawberry.enum(_stored)
 
-__all__ = ["AccountKind", "ErrorCode", "PartnershipStatus", "Permission", "ScanStatus"]
+__all__ = [
+    "AccountKind",
+    "ErrorCode",
+    "NotificationFrequency",
+    "PartnershipStatus",
+    "Permission",
+    "ScanStatus",
+]
 
 
 @strawberry.enum
