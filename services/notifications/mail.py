@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from html import escape
 
@@ -72,11 +74,15 @@ def _messages(n: int) -> str:
 
 def _envelope(
     recipient: Recipient, subject: str, links: Links, token: str, message_id: str, now: datetime
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = links.mail_from
-    msg["To"] = formataddr((one_line(recipient.name), recipient.email))
-    msg["Subject"] = one_line(subject)
+) -> MIMEMultipart:
+    # The compat32 MIME classes: several times cheaper to build than EmailMessage's header
+    # registry, which dominated a digest run. Non-ASCII names and subjects are RFC 2047
+    # encoded explicitly.
+    msg = MIMEMultipart("alternative")
+    name, address = parseaddr(links.mail_from)
+    msg["From"] = formataddr((name, address), charset="utf-8")
+    msg["To"] = formataddr((one_line(recipient.name), recipient.email), charset="utf-8")
+    msg["Subject"] = Header(one_line(subject), "utf-8").encode()
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     msg["List-Unsubscribe"] = f"<{links.unsubscribe(token)}>"
@@ -111,12 +117,10 @@ def _footer(reason: str, links: Links, token: str) -> tuple[str, str]:
     return text, html
 
 
-def _assemble(msg: EmailMessage, text: str, html_body: str) -> EmailMessage:
-    msg.set_content(text)
-    msg.add_alternative(
-        f'<!doctype html><html><body style="font-family:sans-serif">{html_body}</body></html>',
-        subtype="html",
-    )
+def _assemble(msg: MIMEMultipart, text: str, html_body: str) -> MIMEMultipart:
+    msg.attach(MIMEText(text, "plain", "utf-8"))
+    page = f'<!doctype html><html><body style="font-family:sans-serif">{html_body}</body></html>'
+    msg.attach(MIMEText(page, "html", "utf-8"))
     return msg
 
 
@@ -128,7 +132,7 @@ def conversation_email(
     token: str,
     message_id: str,
     now: datetime,
-) -> EmailMessage:
+) -> MIMEMultipart:
     who = one_line(summary.counterpart)
     subject = f"{who}: {_messages(summary.unread)}"
     msg = _envelope(recipient, subject, links, token, message_id, now)
@@ -153,7 +157,7 @@ def digest_email(
     token: str,
     message_id: str,
     now: datetime,
-) -> EmailMessage:
+) -> MIMEMultipart:
     total = len(summaries)
     shown = summaries[:DIGEST_MAX_ITEMS]
     noun = f"{total} conversation{'s' if total != 1 else ''}"

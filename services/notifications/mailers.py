@@ -14,7 +14,9 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
+from email.policy import compat32
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -32,8 +34,17 @@ class PermanentFailure(Exception):
     """This e-mail cannot be delivered; do not retry it."""
 
 
+# CRLF line ends for SMTP; headers unfolded up to RFC 5322's 998 characters, so that
+# List-Unsubscribe stays on one line.
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
+
+
+def flatten(message: Message) -> bytes:
+    return message.as_bytes(policy=_WIRE)
+
+
 class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -91,13 +102,17 @@ class SmtpMailer:
         await client.connect()
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
-                await client.send_message(message)
+                await client.sendmail(
+                    parseaddr(str(message["From"]))[1],
+                    [parseaddr(str(message["To"]))[1]],
+                    flatten(message),
+                )
             except aiosmtplib.SMTPRecipientsRefused as error:
                 self._keep(client)
                 codes = [r.code for r in error.recipients]
@@ -139,10 +154,10 @@ class OutboxMailer:
         self.directory = directory
         self._counter = itertools.count()
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{next(self._counter):05d}.eml"
         path = self.directory / name
-        data = message.as_bytes()
+        data = message.as_bytes(policy=compat32.clone(max_line_length=998))
 
         def write() -> None:
             self.directory.mkdir(parents=True, exist_ok=True)

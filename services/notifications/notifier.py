@@ -29,11 +29,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 
 from models import Notification, NotificationFrequency, NotificationKind, NotificationStatus
 from services.notifications import queries
@@ -46,6 +45,7 @@ from services.notifications.mail import (
     message_id_for,
 )
 from services.notifications.mailers import Mailer, PermanentFailure, TransientFailure
+from services.notifications.queries import Owed
 from services.notifications.tokens import unsubscribe_token
 
 log = logging.getLogger("liaison.notifications")
@@ -71,6 +71,8 @@ class NotifierConfig:
     max_attempts: int = 25
     lease: timedelta = timedelta(minutes=5)
     batch: int = 200
+    # E-mails built and sent at once: bounded so a large batch never drains the DB pool.
+    concurrency: int = 8
 
 
 @dataclass
@@ -152,29 +154,23 @@ class Notifier:
                 self._planned_digests.add(key)
 
     async def _deliver_due(self, now: datetime, report: TickReport) -> None:
+        conn = connections.get("default")
         while True:
-            due = (
-                await Notification.filter(status=NotificationStatus.PENDING, due_at__lte=now)
-                .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-                .order_by("due_at", "id")
-                .limit(self.config.batch)
+            leased = await queries.lease_due(
+                conn, self.owner, now, now + self.config.lease, self.config.batch
             )
-            if not due:
-                return
-            leased = [row for row in due if await self._lease(row, now)]
-            await asyncio.gather(*(self._deliver(row, now, report) for row in leased))
-            if len(due) < self.config.batch:
+            slots = asyncio.Semaphore(self.config.concurrency)
+            await asyncio.gather(*(self._deliver_one(slots, row, now, report) for row in leased))
+            if len(leased) < self.config.batch:
                 return
 
-    async def _lease(self, row: Notification, now: datetime) -> bool:
-        updated = (
-            await Notification.filter(id=row.id, status=NotificationStatus.PENDING)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-            .update(lease_owner=self.owner, lease_until=now + self.config.lease)
-        )
-        return updated == 1
+    async def _deliver_one(
+        self, slots: asyncio.Semaphore, row: Owed, now: datetime, report: TickReport
+    ) -> None:
+        async with slots:
+            await self._deliver(row, now, report)
 
-    async def _deliver(self, row: Notification, now: datetime, report: TickReport) -> None:
+    async def _deliver(self, row: Owed, now: datetime, report: TickReport) -> None:
         try:
             built = await self._build(row, now)
         except Exception:
@@ -189,7 +185,7 @@ class Notifier:
         try:
             await self.mailer.send(message)
         except PermanentFailure as error:
-            log.warning("notification %s to user %s refused: %s", row.id, row.user_id, error)  # type: ignore[attr-defined]
+            log.warning("notification %s to user %s refused: %s", row.id, row.user_id, error)
             await self._finish(row, NotificationStatus.FAILED, str(error))
             report.failed += 1
             return
@@ -201,7 +197,7 @@ class Notifier:
 
     async def _finish(
         self,
-        row: Notification,
+        row: Owed,
         status: NotificationStatus,
         error: str | None,
         *,
@@ -219,9 +215,7 @@ class Notifier:
             changes["last_seq"] = last_seq
         await Notification.filter(id=row.id, lease_owner=self.owner).update(**changes)
 
-    async def _retry(
-        self, row: Notification, now: datetime, error: str, report: TickReport
-    ) -> None:
+    async def _retry(self, row: Owed, now: datetime, error: str, report: TickReport) -> None:
         attempts = row.attempts + 1
         if attempts >= self.config.max_attempts:
             log.error("notification %s: giving up after %d attempts: %s", row.id, attempts, error)
@@ -243,12 +237,10 @@ class Notifier:
         report.retried += 1
         report.errors.append(error)
 
-    async def _build(
-        self, row: Notification, now: datetime
-    ) -> tuple[EmailMessage, int | None] | None:
+    async def _build(self, row: Owed, now: datetime) -> tuple[Message, int | None] | None:
         """The e-mail a row stands for, or None when it is no longer owed."""
         conn = connections.get("default")
-        user_id = queries.as_uuid(row.user_id)  # type: ignore[attr-defined]
+        user_id = row.user_id
         user = await queries.recipient(conn, user_id)
         if user is None or not user["messaging"]:
             return None
@@ -261,7 +253,8 @@ class Notifier:
         if row.kind is NotificationKind.CONVERSATION:
             if frequency is not NotificationFrequency.IMMEDIATE:
                 return None
-            conversation_id = queries.as_uuid(row.conversation_id)  # type: ignore[attr-defined]
+            assert row.conversation_id is not None
+            conversation_id = row.conversation_id
             found = await queries.unread_conversations(
                 conn, account_id, user_id, conversation_id=conversation_id, triage=triage
             )

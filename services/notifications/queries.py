@@ -162,3 +162,50 @@ async def has_triage_columns(conn: BaseDBAsyncClient) -> bool:
     except Exception:
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A leased notification row."""
+
+    id: int
+    user_id: uuid.UUID
+    kind: NotificationKind
+    conversation_id: uuid.UUID | None
+    first_seq: int | None
+    attempts: int
+
+
+async def lease_due(
+    conn: BaseDBAsyncClient, owner: str, now: datetime, until: datetime, limit: int
+) -> list[Owed]:
+    """Lease up to `limit` PENDING rows that are due and not leased by a live notifier.
+
+    The outer WHERE repeats the inner one: under concurrent notifiers (PostgreSQL's READ
+    COMMITTED re-checks it on rows another transaction just changed) a row is leased once.
+    """
+    free = "status = 'PENDING' AND due_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)"
+    rows = await fetch(
+        conn,
+        f"""
+UPDATE notifications SET lease_owner = $1, lease_until = $3
+WHERE id IN (SELECT id FROM notifications WHERE {free} ORDER BY due_at, id LIMIT $4)
+  AND {free}
+RETURNING id, user_id, kind, conversation_id, first_seq, attempts
+""",
+        owner,
+        now,
+        until,
+        limit,
+    )
+    return [
+        Owed(
+            id=int(r["id"]),
+            user_id=as_uuid(r["user_id"]),
+            kind=NotificationKind(r["kind"]),
+            conversation_id=as_uuid(r["conversation_id"]) if r["conversation_id"] else None,
+            first_seq=r["first_seq"],
+            attempts=int(r["attempts"]),
+        )
+        for r in rows
+    ]
