@@ -42,6 +42,13 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip() or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -71,6 +78,9 @@ class Settings:
     rate_limit_upload_bytes_per_minute: int = 500 * 1024 * 1024
     metrics_token: str | None = field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
+    # How operations execute (gql.execution): compiled plans, graphql-core only, or both
+    # compared (the test suite's mode).
+    executor: str = "compiled"
 
     @property
     def development(self) -> bool:
@@ -120,6 +130,7 @@ class Settings:
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
+            executor=_choice(env, "LIAISON_EXECUTOR", ("compiled", "graphql-core", "compare")),
         )
 
 

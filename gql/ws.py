@@ -40,7 +40,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from gql.context import Context, Info
-from gql.execution import LeafFastPath
+from gql.execution import LiaisonExecutor
 from services.auth import Viewer, load_viewer
 from services.errors import Unauthenticated
 
@@ -125,7 +125,7 @@ def live_operation(info: Info) -> LiveOperation | None:
     return current
 
 
-class OperationExecutor(LeafFastPath):
+class OperationExecutor(LiaisonExecutor):
     """Strawberry's executor; the first one built in an operation's task is its executor."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

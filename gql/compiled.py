@@ -1,0 +1,659 @@
+"""Compiled execution plans for documents seen before (see docs/execution.md).
+
+graphql-core executes a document by walking it field by field on every request: it collects
+the fields of each selection set, builds a resolve info, coerces arguments and dispatches on
+the return type for every field of every object. For a document it has seen before, all of
+that is known in advance except the data. On first use of a (document, operation, values of
+the variables in `@skip`/`@include`), `build_plan` collects every selection set once, with
+graphql-core's own `collect_fields`, and turns each field into a `FieldPlan`: a constant
+(`__typename`), a plain attribute read (a Strawberry field without resolver or extension),
+or a call of the field's resolver exactly as graphql-core makes it (resolve info, argument
+values, the Strawberry wrapper with its extensions: a permission is checked by the same
+`PermissionExtension` and denied with the same error). Each return type becomes a chain of
+small completion functions (non-null, list, leaf, object, abstract).
+
+Execution (`CompiledExecution._run_fields` and the completers) follows graphql-core's
+`Executor` step for step — the same order of work, the same `handle_field_error`, the same
+`CollectedErrors`, the same messages for nulls in non-null fields — so `data` and `errors`
+are identical. Where a value takes an unusual shape (an async iterable for a list, an
+`is_type_of` check, an awaitable type resolution), the completer hands that one value to
+graphql-core's own `complete_value`. Whatever the compiler does not support (mutations,
+introspection, middleware, abort signals, fragment variables, incremental delivery) makes
+`plan_for` answer None, and graphql-core executes that operation as before.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from graphql import (
+    DirectiveNode,
+    GraphQLAbstractType,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    OperationType,
+    Undefined,
+    VariableNode,
+    Visitor,
+    visit,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    GroupedFieldSet,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.executor import Executor, collect_iterator_awaitables
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, gather_with_cancel, is_iterable
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+if TYPE_CHECKING:
+    from graphql import FieldNode, OperationDefinitionNode
+
+ResolveInfo = GraphQLResolveInfo[Any]
+
+# What a completer gets: the executor, the field's resolve info, the value's path, the value.
+Completer = Callable[[Any, ResolveInfo, Path, Any], Any]
+
+TYPENAME = 0  # `__typename`: a constant per parent type
+LEAF = 1  # a plain attribute holding a scalar or an enum
+ATTRIBUTE = 2  # a plain attribute holding anything else
+RESOLVE = 3  # the field's resolver, called as graphql-core calls it
+
+_MISSING: Any = object()
+
+
+class Unsupported(Exception):
+    """The document uses something the compiler leaves to graphql-core."""
+
+
+class FieldPlan:
+    __slots__ = (
+        "args",
+        "attr",
+        "coerce",
+        "complete",
+        "details",
+        "field_def",
+        "field_name",
+        "kind",
+        "leaf_type",
+        "name",
+        "node",
+        "nodes",
+        "parent_name",
+        "parent_type",
+        "resolve",
+        "return_type",
+        "typename",
+    )
+
+    def __init__(self, name: str, parent_type: GraphQLObjectType, details: FieldDetailsList):
+        self.name = name
+        self.parent_type = parent_type
+        self.parent_name = parent_type.name
+        self.details = details
+        self.node: FieldNode = details[0].node
+        self.nodes = [d.node for d in details]
+        self.field_name = self.node.name.value
+        self.kind = RESOLVE
+        self.attr = ""
+        self.coerce: Callable[[Any], Any] | None = None
+        self.leaf_type: GraphQLScalarType | GraphQLEnumType | None = None
+        self.resolve: Callable[..., Any] | None = None
+        self.args: dict[str, Any] | None = None  # None: coerce per execution
+        self.typename = ""
+        self.field_def: GraphQLField
+        self.return_type: GraphQLOutputType
+        self.complete: Completer
+
+
+class ObjectPlan:
+    __slots__ = ("fields", "type")
+
+    def __init__(self, type_: GraphQLObjectType, fields: list[FieldPlan]) -> None:
+        self.type = type_
+        self.fields = fields
+
+
+class Plan:
+    """The compiled form of one operation of one document, for one set of condition values."""
+
+    __slots__ = ("operation", "root")
+
+    def __init__(self, operation: OperationDefinitionNode, root: ObjectPlan) -> None:
+        self.operation = operation
+        self.root = root
+
+
+# --- building ---------------------------------------------------------------------------
+
+
+def _is_plain_attribute(field_def: GraphQLField) -> str | None:
+    """The Python attribute a field reads when Strawberry would do nothing but `getattr`."""
+    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    resolve = field_def.resolve
+    if (
+        definition is None
+        or resolve is None
+        or getattr(resolve, "__name__", "") != "_get_basic_result"
+        or not getattr(resolve, "_is_default", False)
+        or definition.base_resolver is not None
+        or definition.extensions
+        or definition.default_resolver is not getattr
+    ):
+        return None
+    return str(definition.python_name)
+
+
+class _Builder:
+    def __init__(self, executor: Executor[Any]) -> None:
+        self.ex = executor
+        self.schema: GraphQLSchema = executor.schema
+
+    def root(self) -> ObjectPlan:
+        ex = self.ex
+        root_type = self.schema.get_root_type(ex.operation.operation)
+        if root_type is None:
+            raise Unsupported("no root type")
+        collected = collect_fields(
+            self.schema,
+            ex.fragments,
+            ex.variable_values,
+            root_type,
+            ex.operation,
+            ex.hide_suggestions,
+        )
+        if collected.new_defer_usages or collected.forbidden_directive_instances:
+            raise Unsupported("incremental delivery")
+        return self.object_plan(root_type, collected.grouped_field_set)
+
+    def object_plan(self, type_: GraphQLObjectType, grouped: GroupedFieldSet) -> ObjectPlan:
+        fields = []
+        for name, details in grouped.items():
+            plan = self.field_plan(type_, name, details)
+            if plan is not None:
+                fields.append(plan)
+        return ObjectPlan(type_, fields)
+
+    def sub_plan(self, type_: GraphQLObjectType, details: FieldDetailsList) -> ObjectPlan:
+        ex = self.ex
+        collected = collect_subfields(
+            self.schema,
+            ex.fragments,
+            ex.variable_values,
+            ex.operation,
+            type_,
+            details,
+            ex.hide_suggestions,
+        )
+        if collected.new_defer_usages or collected.forbidden_directive_instances:
+            raise Unsupported("incremental delivery")
+        return self.object_plan(type_, collected.grouped_field_set)
+
+    def field_plan(
+        self, parent_type: GraphQLObjectType, name: str, details: FieldDetailsList
+    ) -> FieldPlan | None:
+        if any(d.fragment_variable_values is not None for d in details):
+            raise Unsupported("fragment variables")
+        plan = FieldPlan(name, parent_type, details)
+        field_def = self.schema.get_field(parent_type, plan.field_name)
+        if field_def is None:
+            return None  # graphql-core leaves it out of the result too
+        if plan.field_name in ("__schema", "__type"):
+            raise Unsupported("introspection")
+        plan.field_def = field_def
+        plan.return_type = field_def.type
+        if plan.field_name == "__typename":
+            plan.kind = TYPENAME
+            plan.typename = parent_type.name
+            plan.complete = self.completer(field_def.type, plan)
+            return plan
+        attr = _is_plain_attribute(field_def)
+        nullable = (
+            field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+        )
+        if attr is not None:
+            plan.attr = attr
+            plan.kind = ATTRIBUTE
+            if isinstance(nullable, GraphQLScalarType | GraphQLEnumType):
+                plan.kind = LEAF
+                plan.leaf_type = nullable
+                plan.coerce = nullable.coerce_output_value
+        else:
+            plan.resolve = field_def.resolve or self.ex.field_resolver
+            if not field_def.args and not plan.node.arguments:
+                plan.args = {}
+        plan.complete = self.completer(field_def.type, plan)
+        return plan
+
+    def completer(self, type_: GraphQLOutputType, plan: FieldPlan) -> Completer:
+        if isinstance(type_, GraphQLNonNull):
+            return _non_null(self.completer(type_.of_type, plan), plan)
+        if isinstance(type_, GraphQLList):
+            return _list(self.completer(type_.of_type, plan), type_, plan)
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            return _leaf(type_)
+        if isinstance(type_, GraphQLObjectType):
+            return _object(type_, self.sub_plan(type_, plan.details), plan)
+        if isinstance(type_, GraphQLUnionType | GraphQLInterfaceType):
+            plans = {
+                t.name: self.sub_plan(t, plan.details)
+                for t in self.schema.get_possible_types(type_)
+            }
+            return _abstract(type_, plans, plan)
+        raise Unsupported(f"output type {type_}")
+
+
+def build_plan(executor: Executor[Any]) -> Plan:
+    """Compile the executor's operation; raises Unsupported for what is left to graphql-core."""
+    operation = executor.operation
+    if operation.operation is OperationType.MUTATION:
+        raise Unsupported("mutations run serially in graphql-core")
+    return Plan(operation, _Builder(executor).root())
+
+
+# --- completion (graphql-core's `complete_value`, one function per type) ------------------
+
+
+def _non_null(inner: Completer, plan: FieldPlan) -> Completer:
+    message = f"Cannot return null for non-nullable field {plan.parent_name}.{plan.field_name}."
+
+    def complete_non_null(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise value
+        completed = inner(ex, info, path, value)
+        if completed is None:
+            raise TypeError(message)
+        return completed
+
+    return complete_non_null
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Completer:
+    coerce = type_.coerce_output_value
+
+    def complete_leaf(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            return None
+        coerced = coerce(value)
+        if coerced is Undefined or coerced is None:
+            return Executor.complete_leaf_value(type_, value)  # raises graphql-core's error
+        return coerced
+
+    return complete_leaf
+
+
+def _list(item: Completer, type_: GraphQLList[Any], plan: FieldPlan) -> Completer:
+    item_type = type_.of_type
+    message = (
+        f"Expected Iterable, but did not find one for field '{plan.parent_name}.{plan.field_name}'."
+    )
+
+    def complete_list(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            return None
+        if ex.is_async_iterable(value):
+            return ex.complete_value(type_, plan.details, info, path, value, None)
+        if not is_iterable(value):
+            raise GraphQLError(message)
+        return ex._complete_items(item, item_type, plan, info, path, value)
+
+    return complete_list
+
+
+def _object(type_: GraphQLObjectType, sub: ObjectPlan, plan: FieldPlan) -> Completer:
+    def complete_object(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            return None
+        if type_.is_type_of:
+            return ex.complete_value(type_, plan.details, info, path, value, None)
+        return ex._run_fields(sub, value, path)
+
+    return complete_object
+
+
+def _abstract(
+    type_: GraphQLAbstractType, plans: dict[str, ObjectPlan], plan: FieldPlan
+) -> Completer:
+    def complete_abstract(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            return None
+        resolve_type = type_.resolve_type or ex.type_resolver
+        runtime = resolve_type(value, info, type_)
+        if ex.is_awaitable(runtime):
+            return _complete_awaited_type(ex, type_, plans, plan, info, path, value, runtime)
+        object_type = ex.ensure_valid_runtime_type(runtime, type_, plan.details, info, value)
+        sub = plans.get(object_type.name)
+        if sub is None or object_type.is_type_of:
+            return ex.complete_object_value(object_type, plan.details, info, path, value, None)
+        return ex._run_fields(sub, value, path)
+
+    return complete_abstract
+
+
+async def _complete_awaited_type(
+    ex: Any,
+    type_: GraphQLAbstractType,
+    plans: dict[str, ObjectPlan],
+    plan: FieldPlan,
+    info: ResolveInfo,
+    path: Path,
+    value: Any,
+    runtime: Any,
+) -> Any:
+    object_type = ex.ensure_valid_runtime_type(
+        await ex.with_abort_signal(runtime), type_, plan.details, info, value
+    )
+    completed = ex.complete_object_value(object_type, plan.details, info, path, value, None)
+    if ex.is_awaitable(completed):
+        return await completed
+    return completed
+
+
+# --- execution ----------------------------------------------------------------------------
+
+
+class CompiledExecution:
+    """Mixed into the graphql-core executor: runs a `Plan` with the executor's own state."""
+
+    # Provided by graphql-core's Executor.
+    is_awaitable: Callable[[Any], TypeGuard[Awaitable[Any]]]
+    collected_errors: Any
+    root_value: Any
+    handle_field_error: Callable[..., None]
+    build_resolve_info: Callable[..., ResolveInfo]
+    settle_in_background: Callable[..., None]
+    complete_awaitable_list_item_value: Callable[..., Any]
+    build_response: Callable[..., Any]
+    finish: Callable[..., Any]
+    with_abort_signal: Callable[..., Any]
+    variable_values: Any
+    hide_suggestions: bool
+
+    def execute_plan(self, plan: Plan) -> Any:
+        """graphql-core's `execute_operation` with the plan's root fields."""
+        try:
+            result = self._run_fields(plan.root, self.root_value, None)
+            if self.is_awaitable(result):
+                return self._await_root(result)
+            data = result
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self.finish(self.build_response(None))
+        return self.finish(self.build_response(data))
+
+    async def _await_root(self, result: Any) -> Any:
+        try:
+            data = await result
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self.build_response(None)
+        return self.build_response(data)
+
+    def _run_fields(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
+        """graphql-core's `execute_fields`, with plain leaf attributes inline."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for field in plan.fields:
+                kind = field.kind
+                if kind == LEAF:
+                    # The common case at no cost; anything unusual (null, error, awaitable)
+                    # takes the full path below, which reads the attribute again.
+                    try:
+                        value = getattr(source, field.attr)
+                    except Exception:
+                        value = _MISSING
+                    if (
+                        value is not None
+                        and value is not _MISSING
+                        and not isinstance(value, Exception)
+                        and not is_awaitable(value)
+                    ):
+                        try:
+                            coerced = field.coerce(value)  # type: ignore[misc]
+                        except Exception:
+                            coerced = None
+                        if coerced is not None and coerced is not Undefined:
+                            results[field.name] = coerced
+                            continue
+                elif kind == TYPENAME:
+                    results[field.name] = field.typename
+                    continue
+                result = self._execute_field(field, source, path)
+                results[field.name] = result
+                if is_awaitable(result):
+                    awaitable_fields.append(field.name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+
+        if not awaitable_fields:
+            return results
+        return self._gather_fields(results, awaitable_fields)
+
+    async def _gather_fields(self, results: dict[str, Any], names: list[str]) -> dict[str, Any]:
+        if len(names) == 1:
+            name = names[0]
+            results[name] = await results[name]
+        else:
+            awaited = await gather_with_cancel(*(results[name] for name in names))
+            results.update(zip(names, awaited, strict=True))
+        return results
+
+    def _execute_field(self, field: FieldPlan, source: Any, parent: Path | None) -> Any:
+        """graphql-core's `execute_field` for one planned field."""
+        path = Path(parent, field.name, field.parent_name)
+        info = self.build_resolve_info(field.field_def, field.nodes, field.parent_type, path)
+        try:
+            if field.kind == RESOLVE:
+                args = field.args
+                if args is None:
+                    args = get_argument_values(
+                        field.field_def,
+                        field.node,
+                        self.variable_values,
+                        None,
+                        self.hide_suggestions,
+                    )
+                result = field.resolve(source, info, **args)  # type: ignore[misc]
+            elif field.kind == TYPENAME:
+                result = field.typename
+            else:
+                result = getattr(source, field.attr)
+
+            if self.is_awaitable(result):
+                return self._complete_awaitable(field, info, path, result)
+
+            completed = field.complete(self, info, path, result)
+            if self.is_awaitable(completed):
+                return self._await_completed(field, path, completed)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field.return_type, field.details, path)
+            return None
+        return completed
+
+    async def _await_completed(self, field: FieldPlan, path: Path, completed: Any) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field.return_type, field.details, path)
+            return None
+
+    async def _complete_awaitable(
+        self, field: FieldPlan, info: ResolveInfo, path: Path, result: Any
+    ) -> Any:
+        """graphql-core's `complete_awaitable_value`."""
+        try:
+            resolved = await self.with_abort_signal(result)
+            completed = field.complete(self, info, path, resolved)
+            if self.is_awaitable(completed):
+                completed = await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field.return_type, field.details, path)
+            completed = None
+        return completed
+
+    def _complete_items(
+        self,
+        complete_item: Completer,
+        item_type: GraphQLOutputType,
+        field: FieldPlan,
+        info: ResolveInfo,
+        path: Path,
+        items: Any,
+    ) -> Any:
+        """graphql-core's `complete_iterable_value` (without @stream, which we do not serve)."""
+        is_awaitable = self.is_awaitable
+        completed_results: list[Any] = []
+        append = completed_results.append
+        awaitable_indices: list[int] = []
+        iterator = iter(items)
+        index = 0
+        try:
+            for item in iterator:
+                item_path = path.add_key(index, None)
+                if is_awaitable(item):
+                    append(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, field.details, info, item_path, None
+                        )
+                    )
+                    awaitable_indices.append(index)
+                else:
+                    try:
+                        completed = complete_item(self, info, item_path, item)
+                        if is_awaitable(completed):
+                            append(self._await_item(completed, item_type, field, item_path))
+                            awaitable_indices.append(index)
+                        else:
+                            append(completed)
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, item_type, field.details, item_path)
+                        append(None)
+                index += 1
+        except Exception:
+            pending = [completed_results[i] for i in awaitable_indices]
+            pending.extend(collect_iterator_awaitables(iterator, is_awaitable))
+            if pending:
+                self.settle_in_background(pending)
+            raise
+
+        if not awaitable_indices:
+            return completed_results
+        return self._gather_items(completed_results, awaitable_indices)
+
+    async def _await_item(
+        self, completed: Any, item_type: GraphQLOutputType, field: FieldPlan, item_path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field.details, item_path)
+            return None
+
+    async def _gather_items(self, results: list[Any], indices: list[int]) -> list[Any]:
+        if len(indices) == 1:
+            index = indices[0]
+            results[index] = await results[index]
+        else:
+            awaited = await gather_with_cancel(*(results[i] for i in indices))
+            for index, value in zip(indices, awaited, strict=True):
+                results[index] = value
+        return results
+
+
+# --- the cache ----------------------------------------------------------------------------
+
+
+class _ConditionVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+        if node.name.value in ("skip", "include"):
+            for argument in node.arguments or ():
+                if isinstance(argument.value, VariableNode):
+                    self.names.add(argument.value.name.value)
+
+
+def condition_variables(executor: Executor[Any]) -> tuple[str, ...]:
+    """Variables whose values decide an `@skip` or `@include` of the operation."""
+    collector = _ConditionVariables()
+    visit(executor.operation, collector)
+    for fragment in executor.fragment_definitions.values():
+        visit(fragment, collector)
+    return tuple(sorted(collector.names))
+
+
+class PlanCache:
+    """A bounded LRU of plans per (document text, operation name, condition values)."""
+
+    def __init__(self, maxsize: int = 1000) -> None:
+        self.maxsize = maxsize
+        self._conditions: OrderedDict[Hashable, tuple[str, ...] | None] = OrderedDict()
+        self._plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def plan_for(self, executor: Executor[Any]) -> Plan | None:
+        """The operation's plan, built on first use; None when graphql-core must run it."""
+        operation = executor.operation
+        if operation.loc is None:
+            return None
+        document = (
+            operation.loc.source.body,
+            operation.name.value if operation.name else None,
+            operation.loc.start,
+        )
+        if document in self._conditions:
+            names = self._conditions[document]
+            self._conditions.move_to_end(document)
+        else:
+            names = condition_variables(executor)
+            self._put(self._conditions, document, names)
+        if names is None:
+            return None
+        coerced = executor.variable_values.coerced
+        key = (document, tuple(coerced.get(name) for name in names)) if names else document
+        plan: Plan | None = self._plans.get(key, _MISSING)
+        if plan is _MISSING:
+            try:
+                plan = build_plan(executor)
+            except Unsupported:
+                plan = None
+            self._put(self._plans, key, plan)
+        else:
+            self._plans.move_to_end(key)
+        return plan
+
+    def _put(self, entries: OrderedDict[Hashable, Any], key: Hashable, value: Any) -> None:
+        entries[key] = value
+        if len(entries) > self.maxsize:
+            entries.popitem(last=False)
