@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -17,8 +17,10 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from gql.cost import CostCache, QueryCostLimiter
+from gql.execution import compile_document
 from gql.observability import OperationObserver
 from gql.permissions import requires
+from gql.persisted import PersistedQueries, check_documents, load_manifest
 from gql.settings import Settings
 from gql.types.accounts import Viewer
 from gql.types.analytics import MessagingStats
@@ -123,3 +125,15 @@ def print_schema_sdl() -> str:
     from strawberry.printer import print_schema
 
     return print_schema(build_schema(Settings(database_url="sqlite://:memory:"))) + "\n"
+
+
+def persisted_queries(settings: Settings, schema: strawberry.Schema) -> PersistedQueries:
+    """The manifest of LIAISON_PERSISTED_QUERIES, checked against the schema and compiled."""
+    if settings.persisted_queries is None:
+        return PersistedQueries(None, enforce=False)
+    documents = load_manifest(settings.persisted_queries)
+    rules = [*specified_rules, *limiter_rules(settings.max_query_depth, settings.max_aliases)]
+    check_documents(schema._schema, documents, rules)
+    for body in documents.values():
+        compile_document(schema._schema, body)
+    return PersistedQueries(documents, enforce=settings.env == "production")

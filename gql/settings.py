@@ -81,6 +81,8 @@ class Settings:
     # How operations execute (gql.execution): compiled plans, graphql-core only, or both
     # compared (the test suite's mode).
     executor: str = "compiled"
+    # Apollo persisted query manifest: listed documents by hash; only those in production.
+    persisted_queries: Path | None = None
 
     @property
     def development(self) -> bool:
@@ -131,6 +133,9 @@ class Settings:
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
             executor=_choice(env, "LIAISON_EXECUTOR", ("compiled", "graphql-core", "compare")),
+            persisted_queries=Path(env["LIAISON_PERSISTED_QUERIES"])
+            if env.get("LIAISON_PERSISTED_QUERIES")
+            else None,
         )
 
 

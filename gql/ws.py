@@ -26,7 +26,15 @@ from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, Node, OperationDefinitionNode, Visitor, visit
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    Node,
+    OperationDefinitionNode,
+    Visitor,
+    visit,
+)
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -36,11 +44,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     Message,
+    SubscribeMessage,
 )
 
 from gql.context import Context, Info
 from gql.execution import LiaisonExecutor
+from gql.persisted import PersistedQueryError
 from services.auth import Viewer, load_viewer
 from services.errors import Unauthenticated
 
@@ -172,6 +183,24 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_message(self, message: Message) -> None:
         self._received = True
         await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # The persisted-query rules of HTTP (gql.persisted) hold here too: a hash alone
+        # names a known document; in production with a manifest, nothing else runs.
+        persisted = getattr(self.view, "persisted", None)
+        payload = message.get("payload")
+        if persisted is not None and isinstance(payload, dict) and self.connection_acknowledged:
+            try:
+                query = persisted.resolve(payload.get("query"), payload.get("extensions"))
+            except PersistedQueryError as error:
+                failure = GraphQLError(error.message, extensions={"code": error.code})
+                await self.send_message(
+                    ErrorMessage(id=message["id"], type="error", payload=[failure.formatted])
+                )
+                return
+            if query is not None:
+                payload["query"] = query
+        await super().handle_subscribe(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
