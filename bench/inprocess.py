@@ -212,7 +212,7 @@ async def profile(config: dict[str, Any]) -> str:
             await one()
         profiler.stop()
         per = (time.perf_counter() - start) / n * 1000
-    text = profiler.output_text(unicode=False, color=False, show_all=False)
+    text = profiler.output_text(unicode=False, color=False, show_all="--all" in sys.argv)
     return f"{n} inbox requests through the ASGI app, {per:.2f} ms each (profiled)\n\n{text}"
 
 

@@ -13,11 +13,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from gql.context import Context
+from gql.encoding import dumps
 from gql.persisted import PersistedQueries, PersistedQueryError
 from gql.runtime import Runtime
 from gql.ws import TransportWSHandler, authenticate
@@ -135,6 +136,23 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         for item in data if isinstance(data, list) else [data]:
             item.query = self.persisted.resolve(item.query, item.extensions)
         return data
+
+    def encode_json(self, data: object) -> str:
+        return dumps(data).decode()  # websocket frames are text
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """Strawberry's, with the body encoded once, straight to bytes."""
+        response = Response(dumps(response_data), media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None

@@ -50,6 +50,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from gql.context import Context, Info
+from gql.encoding import dumps
 from gql.execution import LiaisonExecutor
 from gql.persisted import PersistedQueryError
 from services.auth import Viewer, load_viewer
@@ -116,7 +117,7 @@ class LiveOperation:
         assert isinstance(result, ExecutionResult)
         if result.errors:
             return None
-        return json.dumps({"data": result.data}, separators=(",", ":"))
+        return dumps({"data": result.data}).decode()
 
     async def send_next(self, payload: str) -> None:
         """Send a `next` frame of this operation with an already serialised payload."""
