@@ -132,10 +132,13 @@ class ObjectPlan:
 class Plan:
     """The compiled form of one operation of one document, for one set of condition values."""
 
-    __slots__ = ("operation", "root")
+    __slots__ = ("fragment_definitions", "fragments", "operation", "root", "schema")
 
-    def __init__(self, operation: OperationDefinitionNode, root: ObjectPlan) -> None:
-        self.operation = operation
+    def __init__(self, executor: Executor[Any], root: ObjectPlan) -> None:
+        self.schema: GraphQLSchema = executor.schema
+        self.operation: OperationDefinitionNode = executor.operation
+        self.fragment_definitions = executor.fragment_definitions
+        self.fragments = executor.fragments
         self.root = root
 
 
@@ -263,7 +266,7 @@ def build_plan(executor: Executor[Any]) -> Plan:
     operation = executor.operation
     if operation.operation is OperationType.MUTATION:
         raise Unsupported("mutations run serially in graphql-core")
-    return Plan(operation, _Builder(executor).root())
+    return Plan(executor, _Builder(executor).root())
 
 
 # --- completion (graphql-core's `complete_value`, one function per type) ------------------

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from copy import copy
 from types import SimpleNamespace
 from typing import Any
 
 from graphql import (
+    DocumentNode,
+    ExecutionResult,
     FragmentDefinitionNode,
     GraphQLBoolean,
     GraphQLEnumType,
@@ -30,13 +32,15 @@ from graphql import (
     OperationDefinitionNode,
     Undefined,
     default_field_resolver,
+    default_type_resolver,
     parse,
     value_from_ast,
 )
 from graphql.execution.collect_fields import FragmentDetails
 from graphql.execution.executor import CollectedErrors, Executor
-from graphql.execution.values import VariableValues
+from graphql.execution.values import VariableValues, get_variable_values
 from graphql.pyutils import Path
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -220,3 +224,58 @@ def compile_document(schema: GraphQLSchema, body: str) -> int:
         if plan_cache(schema).plan_for(stand_in) is not None:  # type: ignore[arg-type]
             built += 1
     return built
+
+
+def plan_for(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> Plan | None:
+    """The cached plan of a validated document's operation (built on first use), or None
+    when graphql-core must execute it (see gql.compiled) or the variables do not coerce."""
+    executor = LiaisonExecutor.build(
+        schema,
+        document,
+        None,
+        None,
+        dict(variables or {}),
+        operation_name,
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+    )
+    if isinstance(executor, list):
+        return None
+    return plan_cache(schema).plan_for(executor)
+
+
+def execute_compiled(
+    plan: Plan, root: Any, context: Any, variables: Mapping[str, Any] | VariableValues | None
+) -> Any:
+    """Execute a plan on `root` (an event, for a subscription) outside any Strawberry
+    pipeline: an ExecutionResult, or an awaitable of one. `variables` are the raw request
+    variables or graphql-core's coerced `VariableValues` (coerce once, reuse per event).
+
+    The result is exactly graphql-core's for the same document, root and context; errors
+    are neither masked nor logged here (do as the caller's pipeline does).
+    """
+    if not isinstance(variables, VariableValues):
+        coerced = get_variable_values(
+            plan.schema, plan.operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            return ExecutionResult(None, coerced)
+        variables = coerced
+    executor = LiaisonExecutor(
+        plan.schema,
+        plan.fragment_definitions,
+        plan.fragments,
+        root,
+        context,
+        plan.operation,
+        variables,
+        default_field_resolver,
+        default_type_resolver,
+        default_field_resolver,
+        is_awaitable=optimized_is_awaitable,
+    )
+    return executor.execute_plan(plan)

@@ -249,3 +249,21 @@ async def test_the_plan_cache_is_bounded() -> None:
             f"{{ one(count: {n}) {{ count }} }}", context_value=_context("compiled")
         )
     assert len(cache) == 3
+
+
+@pytest.mark.parametrize(("query", "variables"), QUERIES)
+async def test_execute_compiled_outside_strawberry_matches_graphql_core(
+    query: str, variables: dict[str, Any]
+) -> None:
+    """The entry point for subscriptions: a plan, a root (the event), a context, variables."""
+    from graphql import parse
+
+    from gql.execution import execute_compiled, plan_for
+
+    reference = await schema.execute(query, variables, context_value=_context("graphql-core"))
+    plan = plan_for(schema._schema, parse(query), None, variables)
+    assert plan is not None
+    result = execute_compiled(plan, None, _context("compiled"), variables)
+    if asyncio.iscoroutine(result):
+        result = await result
+    assert _plain(result) == _plain(reference)
