@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable as AbcAwaitable
+from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from graphql import (
@@ -65,13 +67,33 @@ if TYPE_CHECKING:
 
 ResolveInfo = GraphQLResolveInfo[Any]
 
-# What a completer gets: the executor, the field's resolve info, the value's path, the value.
-Completer = Callable[[Any, ResolveInfo, Path, Any], Any]
+# What a completer gets: the executor, the field's resolve info (None for a plain attribute:
+# built from the path when needed, see `_info`), the value's path, the value.
+Completer = Callable[[Any, ResolveInfo | None, Path, Any], Any]
+
+# Classes whose instances are neither awaitable nor exceptions, so that a value's class
+# answers both questions with one dict lookup. (graphql-core's `is_awaitable` also looks for
+# an `__await__` set on an instance; `await` itself ignores one, and so do we.)
+_ORDINARY: dict[type, bool] = {}
+
+
+def _ordinary(cls: type) -> bool:
+    known = _ORDINARY.get(cls)
+    if known is None:
+        known = not (
+            issubclass(cls, BaseException | CoroutineType | GeneratorType | AbcAwaitable)
+            or hasattr(cls, "__await__")
+        )
+        if len(_ORDINARY) < 10_000:
+            _ORDINARY[cls] = known
+    return known
+
 
 TYPENAME = 0  # `__typename`: a constant per parent type
 LEAF = 1  # a plain attribute holding a scalar or an enum
 ATTRIBUTE = 2  # a plain attribute holding anything else
 RESOLVE = 3  # the field's resolver, called as graphql-core calls it
+DIRECT = 4  # a Strawberry resolver taking only self/info: called without the wrapper
 
 _MISSING: Any = object()
 
@@ -87,6 +109,7 @@ class FieldPlan:
         "coerce",
         "complete",
         "details",
+        "direct",
         "field_def",
         "field_name",
         "kind",
@@ -114,6 +137,7 @@ class FieldPlan:
         self.coerce: Callable[[Any], Any] | None = None
         self.leaf_type: GraphQLScalarType | GraphQLEnumType | None = None
         self.resolve: Callable[..., Any] | None = None
+        self.direct: DirectCall | None = None
         self.args: dict[str, Any] | None = None  # None: coerce per execution
         self.typename = ""
         self.field_def: GraphQLField
@@ -160,6 +184,70 @@ def _is_plain_attribute(field_def: GraphQLField) -> str | None:
     ):
         return None
     return str(definition.python_name)
+
+
+class DirectCall:
+    __slots__ = ("field", "function", "info_class", "info_name", "takes_self")
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        takes_self: bool,
+        info_name: str | None,
+        info_class: Any,
+        field: Any,
+    ) -> None:
+        self.function = function
+        self.takes_self = takes_self
+        self.info_name = info_name
+        self.info_class = info_class
+        self.field = field
+
+    def __call__(self, source: Any, info: ResolveInfo) -> Any:
+        kwargs = {}
+        if self.info_name is not None:
+            kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)
+        if self.takes_self:
+            return self.function(source, **kwargs)
+        return self.function(**kwargs)
+
+
+def _direct_resolver(schema: GraphQLSchema, field_def: GraphQLField) -> DirectCall | None:
+    """(function, takes self, name of its info parameter, Info class) of a Strawberry
+    resolver that its wrapper would call with nothing but `self` and `info`.
+
+    For a field without arguments, extensions or exception handlers, Strawberry's wrapper
+    (`GraphQLCoreConverter.from_resolver`) makes a `strawberry.Info` of the resolve info,
+    converts no arguments and calls the function with the source as `self` and the info;
+    calling the function so directly is the same call without the wrapper's layers.
+    """
+    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    resolve = field_def.resolve
+    owner = (schema.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if definition is None or resolve is None or owner is None:
+        return None
+    resolver = definition.base_resolver
+    if (
+        resolver is None
+        or definition.extensions
+        or definition.arguments
+        or getattr(resolve, "__name__", "") not in ("_resolver", "_async_resolver")
+        or resolver.parent_parameter is not None
+        or resolver.root_parameter is not None
+    ):
+        return None
+    cells = dict(zip(resolve.__code__.co_freevars, resolve.__closure__ or (), strict=True))
+    handlers = cells.get("field_exception_handlers")
+    if handlers is None or handlers.cell_contents:
+        return None
+    info = resolver.info_parameter
+    return DirectCall(
+        resolver.wrapped_func,
+        resolver.self_parameter is not None,
+        info.name if info is not None else None,
+        owner.config.info_class,
+        definition,
+    )
 
 
 class _Builder:
@@ -240,6 +328,9 @@ class _Builder:
             plan.resolve = field_def.resolve or self.ex.field_resolver
             if not field_def.args and not plan.node.arguments:
                 plan.args = {}
+                plan.direct = _direct_resolver(self.schema, field_def)
+                if plan.direct is not None:
+                    plan.kind = DIRECT
         plan.complete = self.completer(field_def.type, plan)
         return plan
 
@@ -275,7 +366,7 @@ def build_plan(executor: Executor[Any]) -> Plan:
 def _non_null(inner: Completer, plan: FieldPlan) -> Completer:
     message = f"Cannot return null for non-nullable field {plan.parent_name}.{plan.field_name}."
 
-    def complete_non_null(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+    def complete_non_null(ex: Any, info: ResolveInfo | None, path: Path, value: Any) -> Any:
         if isinstance(value, Exception):
             raise value
         completed = inner(ex, info, path, value)
@@ -289,7 +380,7 @@ def _non_null(inner: Completer, plan: FieldPlan) -> Completer:
 def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Completer:
     coerce = type_.coerce_output_value
 
-    def complete_leaf(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+    def complete_leaf(ex: Any, info: ResolveInfo | None, path: Path, value: Any) -> Any:
         if isinstance(value, Exception):
             raise value
         if value is None or value is Undefined:
@@ -308,12 +399,13 @@ def _list(item: Completer, type_: GraphQLList[Any], plan: FieldPlan) -> Complete
         f"Expected Iterable, but did not find one for field '{plan.parent_name}.{plan.field_name}'."
     )
 
-    def complete_list(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+    def complete_list(ex: Any, info: ResolveInfo | None, path: Path, value: Any) -> Any:
         if isinstance(value, Exception):
             raise value
         if value is None or value is Undefined:
             return None
         if ex.is_async_iterable(value):
+            info = info or ex._info(plan, path)
             return ex.complete_value(type_, plan.details, info, path, value, None)
         if not is_iterable(value):
             raise GraphQLError(message)
@@ -323,12 +415,13 @@ def _list(item: Completer, type_: GraphQLList[Any], plan: FieldPlan) -> Complete
 
 
 def _object(type_: GraphQLObjectType, sub: ObjectPlan, plan: FieldPlan) -> Completer:
-    def complete_object(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+    def complete_object(ex: Any, info: ResolveInfo | None, path: Path, value: Any) -> Any:
         if isinstance(value, Exception):
             raise value
         if value is None or value is Undefined:
             return None
         if type_.is_type_of:
+            info = info or ex._info(plan, path)
             return ex.complete_value(type_, plan.details, info, path, value, None)
         return ex._run_fields(sub, value, path)
 
@@ -338,11 +431,12 @@ def _object(type_: GraphQLObjectType, sub: ObjectPlan, plan: FieldPlan) -> Compl
 def _abstract(
     type_: GraphQLAbstractType, plans: dict[str, ObjectPlan], plan: FieldPlan
 ) -> Completer:
-    def complete_abstract(ex: Any, info: ResolveInfo, path: Path, value: Any) -> Any:
+    def complete_abstract(ex: Any, info: ResolveInfo | None, path: Path, value: Any) -> Any:
         if isinstance(value, Exception):
             raise value
         if value is None or value is Undefined:
             return None
+        info = info or ex._info(plan, path)
         resolve_type = type_.resolve_type or ex.type_resolver
         runtime = resolve_type(value, info, type_)
         if ex.is_awaitable(runtime):
@@ -415,6 +509,12 @@ class CompiledExecution:
             return self.build_response(None)
         return self.build_response(data)
 
+    def _info(self, field: FieldPlan, path: Path) -> ResolveInfo:
+        """The resolve info of `field`, whose value (or an item of it) is at `path`."""
+        while path.typename is None:  # list indices up to the field
+            path = path.prev  # type: ignore[assignment]
+        return self.build_resolve_info(field.field_def, field.nodes, field.parent_type, path)
+
     def _run_fields(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
         """graphql-core's `execute_fields`, with plain leaf attributes inline."""
         results: dict[str, Any] = {}
@@ -430,12 +530,7 @@ class CompiledExecution:
                         value = getattr(source, field.attr)
                     except Exception:
                         value = _MISSING
-                    if (
-                        value is not None
-                        and value is not _MISSING
-                        and not isinstance(value, Exception)
-                        and not is_awaitable(value)
-                    ):
+                    if value is not None and value is not _MISSING and _ordinary(type(value)):
                         try:
                             coerced = field.coerce(value)  # type: ignore[misc]
                         except Exception:
@@ -448,7 +543,7 @@ class CompiledExecution:
                     continue
                 result = self._execute_field(field, source, path)
                 results[field.name] = result
-                if is_awaitable(result):
+                if not _ordinary(type(result)) and is_awaitable(result):
                     awaitable_fields.append(field.name)
         except Exception:
             if awaitable_fields:
@@ -471,9 +566,17 @@ class CompiledExecution:
     def _execute_field(self, field: FieldPlan, source: Any, parent: Path | None) -> Any:
         """graphql-core's `execute_field` for one planned field."""
         path = Path(parent, field.name, field.parent_name)
-        info = self.build_resolve_info(field.field_def, field.nodes, field.parent_type, path)
+        info = None
         try:
-            if field.kind == RESOLVE:
+            if field.kind == DIRECT:
+                info = self.build_resolve_info(
+                    field.field_def, field.nodes, field.parent_type, path
+                )
+                result = field.direct(source, info)  # type: ignore[misc]
+            elif field.kind == RESOLVE:
+                info = self.build_resolve_info(
+                    field.field_def, field.nodes, field.parent_type, path
+                )
                 args = field.args
                 if args is None:
                     args = get_argument_values(
@@ -489,11 +592,11 @@ class CompiledExecution:
             else:
                 result = getattr(source, field.attr)
 
-            if self.is_awaitable(result):
+            if not _ordinary(type(result)) and self.is_awaitable(result):
                 return self._complete_awaitable(field, info, path, result)
 
             completed = field.complete(self, info, path, result)
-            if self.is_awaitable(completed):
+            if not _ordinary(type(completed)) and self.is_awaitable(completed):
                 return self._await_completed(field, path, completed)
         except Exception as raw_error:
             self.handle_field_error(raw_error, field.return_type, field.details, path)
@@ -508,7 +611,7 @@ class CompiledExecution:
             return None
 
     async def _complete_awaitable(
-        self, field: FieldPlan, info: ResolveInfo, path: Path, result: Any
+        self, field: FieldPlan, info: ResolveInfo | None, path: Path, result: Any
     ) -> Any:
         """graphql-core's `complete_awaitable_value`."""
         try:
@@ -526,7 +629,7 @@ class CompiledExecution:
         complete_item: Completer,
         item_type: GraphQLOutputType,
         field: FieldPlan,
-        info: ResolveInfo,
+        info: ResolveInfo | None,
         path: Path,
         items: Any,
     ) -> Any:
@@ -540,17 +643,22 @@ class CompiledExecution:
         try:
             for item in iterator:
                 item_path = path.add_key(index, None)
-                if is_awaitable(item):
+                if not _ordinary(type(item)) and is_awaitable(item):
                     append(
                         self.complete_awaitable_list_item_value(
-                            item, item_type, field.details, info, item_path, None
+                            item,
+                            item_type,
+                            field.details,
+                            info or self._info(field, path),
+                            item_path,
+                            None,
                         )
                     )
                     awaitable_indices.append(index)
                 else:
                     try:
                         completed = complete_item(self, info, item_path, item)
-                        if is_awaitable(completed):
+                        if not _ordinary(type(completed)) and is_awaitable(completed):
                             append(self._await_item(completed, item_type, field, item_path))
                             awaitable_indices.append(index)
                         else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from enum import Enum
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -77,9 +76,18 @@ class Person(Named):
     age: int | None
 
 
-@dataclass
-class Box:
-    items: list[Any]
+@strawberry.type
+class Lazy:
+    """Plain attributes holding awaitables and exceptions: graphql-core awaits or raises them."""
+
+    value: str
+    nested: Leaf
+    failing: str | None
+
+
+async def _later(value: Any) -> Any:
+    await asyncio.sleep(0)
+    return value
 
 
 @strawberry.type
@@ -126,6 +134,14 @@ class Query:
         return 5  # type: ignore[return-value]
 
     @strawberry.field
+    def lazy(self) -> Lazy:
+        return Lazy(
+            value=_later("v"),  # type: ignore[arg-type]
+            nested=_later(Leaf(name="n", maybe=None, count=1, colour=Colour.RED)),  # type: ignore[arg-type]
+            failing=ValueError("an exception as a value"),  # type: ignore[arg-type]
+        )
+
+    @strawberry.field
     def broken(self) -> Leaf:
         raise ValueError("root boom")
 
@@ -151,6 +167,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("{ people { name ... on Person { age } __typename } }", {}),
     ("{ numbers strictNumbers notAList }", {}),
     ("{ broken { name } }", {}),
+    ("{ lazy { value failing nested { name later } } }", {}),
     ("{ one { name } broken { name } }", {}),
     ("{ secret figures one { name } }", {}),
     (
