@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from collections.abc import Awaitable as AbcAwaitable
-from types import CoroutineType, GeneratorType
+from types import CoroutineType, GeneratorType, SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from graphql import (
@@ -60,7 +60,10 @@ from graphql.execution.collect_fields import (
 from graphql.execution.executor import Executor, collect_iterator_awaitables
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel, is_iterable
+from strawberry.permission import PermissionExtension
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+from gql.permissions import HasPermission
 
 if TYPE_CHECKING:
     from graphql import FieldNode, OperationDefinitionNode
@@ -121,6 +124,7 @@ class FieldPlan:
         "parent_type",
         "resolve",
         "return_type",
+        "subs",
         "typename",
     )
 
@@ -140,6 +144,7 @@ class FieldPlan:
         self.direct: DirectCall | None = None
         self.args: dict[str, Any] | None = None  # None: coerce per execution
         self.typename = ""
+        self.subs: list[ObjectPlan] = []  # the plans of its object values (per runtime type)
         self.field_def: GraphQLField
         self.return_type: GraphQLOutputType
         self.complete: Completer
@@ -169,18 +174,61 @@ class Plan:
 # --- building ---------------------------------------------------------------------------
 
 
-def _is_plain_attribute(field_def: GraphQLField) -> str | None:
-    """The Python attribute a field reads when Strawberry would do nothing but `getattr`."""
-    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+def _definition(field_def: GraphQLField) -> Any:
+    return (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+
+
+def _without_exception_handlers(resolve: Callable[..., Any]) -> bool:
+    """Strawberry's `_resolver` wrapper with no exception handler to apply."""
+    code = getattr(resolve, "__code__", None)
+    if code is None:
+        return False
+    cells = dict(zip(code.co_freevars, getattr(resolve, "__closure__", None) or (), strict=True))
+    handlers = cells.get("field_exception_handlers")
+    return handlers is not None and not handlers.cell_contents
+
+
+def permitted_at_plan_time(field_def: GraphQLField, viewer: Any) -> bool:
+    """True when the field's extensions are only `@requiresPermission` checks (one
+    PermissionExtension of `HasPermission`s) and the viewer passes every one of them.
+
+    `HasPermission` depends on nothing but `viewer.permissions` (gql.permissions), which is
+    part of every plan's key: the field then runs as if it had no extension. A denial is
+    never decided here: the field keeps its extension, which raises its own error.
+    """
+    definition = _definition(field_def)
+    if definition is None or viewer is None or len(definition.extensions) != 1:
+        return False
+    extension = definition.extensions[0]
+    return (
+        type(extension) is PermissionExtension
+        and bool(extension.permissions)
+        and all(
+            type(p) is HasPermission and viewer.can(p.permission) for p in extension.permissions
+        )
+    )
+
+
+def _is_plain_attribute(field_def: GraphQLField, permitted: bool = False) -> str | None:
+    """The Python attribute a field reads when Strawberry would do nothing but `getattr`
+    (`permitted`: its only extensions are permission checks that pass)."""
+    definition = _definition(field_def)
     resolve = field_def.resolve
     if (
         definition is None
         or resolve is None
-        or getattr(resolve, "__name__", "") != "_get_basic_result"
-        or not getattr(resolve, "_is_default", False)
         or definition.base_resolver is not None
-        or definition.extensions
         or definition.default_resolver is not getattr
+    ):
+        return None
+    if permitted:
+        # Strawberry's sync wrapper: extensions, then `getattr` (no exception handlers).
+        if resolve.__name__ != "_resolver" or not _without_exception_handlers(resolve):
+            return None
+    elif (
+        resolve.__name__ != "_get_basic_result"
+        or not getattr(resolve, "_is_default", False)
+        or definition.extensions
     ):
         return None
     return str(definition.python_name)
@@ -212,7 +260,9 @@ class DirectCall:
         return self.function(**kwargs)
 
 
-def _direct_resolver(schema: GraphQLSchema, field_def: GraphQLField) -> DirectCall | None:
+def _direct_resolver(
+    schema: GraphQLSchema, field_def: GraphQLField, permitted: bool = False
+) -> DirectCall | None:
     """(function, takes self, name of its info parameter, Info class) of a Strawberry
     resolver that its wrapper would call with nothing but `self` and `info`.
 
@@ -229,16 +279,14 @@ def _direct_resolver(schema: GraphQLSchema, field_def: GraphQLField) -> DirectCa
     resolver = definition.base_resolver
     if (
         resolver is None
-        or definition.extensions
+        or (definition.extensions and not permitted)
         or definition.arguments
         or getattr(resolve, "__name__", "") not in ("_resolver", "_async_resolver")
         or resolver.parent_parameter is not None
         or resolver.root_parameter is not None
     ):
         return None
-    cells = dict(zip(resolve.__code__.co_freevars, resolve.__closure__ or (), strict=True))
-    handlers = cells.get("field_exception_handlers")
-    if handlers is None or handlers.cell_contents:
+    if not _without_exception_handlers(resolve):
         return None
     info = resolver.info_parameter
     return DirectCall(
@@ -251,9 +299,10 @@ def _direct_resolver(schema: GraphQLSchema, field_def: GraphQLField) -> DirectCa
 
 
 class _Builder:
-    def __init__(self, executor: Executor[Any]) -> None:
+    def __init__(self, executor: Executor[Any], decide_permissions: bool) -> None:
         self.ex = executor
         self.schema: GraphQLSchema = executor.schema
+        self.viewer = viewer_of(executor) if decide_permissions else None
 
     def root(self) -> ObjectPlan:
         ex = self.ex
@@ -313,7 +362,8 @@ class _Builder:
             plan.typename = parent_type.name
             plan.complete = self.completer(field_def.type, plan)
             return plan
-        attr = _is_plain_attribute(field_def)
+        permitted = permitted_at_plan_time(field_def, self.viewer)
+        attr = _is_plain_attribute(field_def, permitted)
         nullable = (
             field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
         )
@@ -328,7 +378,7 @@ class _Builder:
             plan.resolve = field_def.resolve or self.ex.field_resolver
             if not field_def.args and not plan.node.arguments:
                 plan.args = {}
-                plan.direct = _direct_resolver(self.schema, field_def)
+                plan.direct = _direct_resolver(self.schema, field_def, permitted)
                 if plan.direct is not None:
                     plan.kind = DIRECT
         plan.complete = self.completer(field_def.type, plan)
@@ -342,22 +392,66 @@ class _Builder:
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
             return _leaf(type_)
         if isinstance(type_, GraphQLObjectType):
-            return _object(type_, self.sub_plan(type_, plan.details), plan)
+            sub = self.sub_plan(type_, plan.details)
+            plan.subs.append(sub)
+            return _object(type_, sub, plan)
         if isinstance(type_, GraphQLUnionType | GraphQLInterfaceType):
             plans = {
                 t.name: self.sub_plan(t, plan.details)
                 for t in self.schema.get_possible_types(type_)
             }
+            plan.subs.extend(plans.values())
             return _abstract(type_, plans, plan)
         raise Unsupported(f"output type {type_}")
 
 
-def build_plan(executor: Executor[Any]) -> Plan:
-    """Compile the executor's operation; raises Unsupported for what is left to graphql-core."""
+def build_plan(executor: Executor[Any], decide_permissions: bool = False) -> Plan:
+    """Compile the executor's operation; raises Unsupported for what is left to graphql-core.
+
+    `decide_permissions`: fields whose only extension is a permission check that the
+    viewer passes run without it (the plan is then only for this permission set)."""
     operation = executor.operation
     if operation.operation is OperationType.MUTATION:
         raise Unsupported("mutations run serially in graphql-core")
-    return Plan(executor, _Builder(executor).root())
+    return Plan(executor, _Builder(executor, decide_permissions).root())
+
+
+def permission_decided_fields(schema: GraphQLSchema) -> frozenset[str]:
+    """Names of the fields (on any type) whose plan changes when a permission is granted."""
+    names = set()
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, field_def in type_.fields.items():
+            definition = _definition(field_def)
+            if definition is None or not definition.extensions:
+                continue
+            everything = SimpleNamespace(can=lambda _permission: True)
+            if permitted_at_plan_time(field_def, everything) and (
+                _is_plain_attribute(field_def, True) is not None
+                or (not field_def.args and _direct_resolver(schema, field_def, True) is not None)
+            ):
+                names.add(name)
+    return frozenset(names)
+
+
+KIND_NAMES = {TYPENAME: "typename", LEAF: "leaf", ATTRIBUTE: "attribute", RESOLVE: "resolve"}
+KIND_NAMES[DIRECT] = "direct"
+
+
+def describe(plan: Plan) -> dict[str, str]:
+    """How each field of a plan runs, by `Type.field` path from the root: for docs and tests."""
+    described: dict[str, str] = {}
+
+    def walk(objects: ObjectPlan, prefix: str) -> None:
+        for field in objects.fields:
+            path = f"{prefix}{field.parent_name}.{field.name}"
+            described[path] = KIND_NAMES[field.kind]
+            for sub in field.subs:
+                walk(sub, path + "/")
+
+    walk(plan.root, "")
+    return described
 
 
 # --- completion (graphql-core's `complete_value`, one function per type) ------------------
@@ -705,6 +799,10 @@ class _ConditionVariables(Visitor):
     def __init__(self) -> None:
         super().__init__()
         self.names: set[str] = set()
+        self.fields: set[str] = set()
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        self.fields.add(node.name.value)
 
     def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
         if node.name.value in ("skip", "include"):
@@ -713,13 +811,24 @@ class _ConditionVariables(Visitor):
                     self.names.add(argument.value.name.value)
 
 
-def condition_variables(executor: Executor[Any]) -> tuple[str, ...]:
-    """Variables whose values decide an `@skip` or `@include` of the operation."""
+def condition_variables(executor: Executor[Any]) -> tuple[tuple[str, ...], set[str]]:
+    """Variables whose values decide an `@skip` or `@include` of the operation, and the
+    names of the fields the document selects."""
     collector = _ConditionVariables()
     visit(executor.operation, collector)
     for fragment in executor.fragment_definitions.values():
         visit(fragment, collector)
-    return tuple(sorted(collector.names))
+    return tuple(sorted(collector.names)), collector.fields
+
+
+def viewer_of(executor: Executor[Any]) -> Any:
+    return getattr(getattr(executor, "context_value", None), "viewer_or_none", None)
+
+
+def permission_key(executor: Executor[Any]) -> Hashable:
+    """What plan-time permission decisions depend on: the viewer's permission set."""
+    viewer = viewer_of(executor)
+    return None if viewer is None else frozenset(viewer.permissions)
 
 
 class PlanCache:
@@ -727,7 +836,9 @@ class PlanCache:
 
     def __init__(self, maxsize: int = 1000) -> None:
         self.maxsize = maxsize
-        self._conditions: OrderedDict[Hashable, tuple[str, ...] | None] = OrderedDict()
+        # document -> (condition variables, whether its plans depend on the permission set)
+        self._documents: OrderedDict[Hashable, tuple[tuple[str, ...], bool]] = OrderedDict()
+        self._decided: dict[int, tuple[GraphQLSchema, frozenset[str]]] = {}
         self._plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
 
     def __len__(self) -> int:
@@ -743,26 +854,34 @@ class PlanCache:
             operation.name.value if operation.name else None,
             operation.loc.start,
         )
-        if document in self._conditions:
-            names = self._conditions[document]
-            self._conditions.move_to_end(document)
+        entry = self._documents.get(document)
+        if entry is None:
+            names, fields = condition_variables(executor)
+            entry = (names, not fields.isdisjoint(self._decided_fields(executor.schema)))
+            self._put(self._documents, document, entry)
         else:
-            names = condition_variables(executor)
-            self._put(self._conditions, document, names)
-        if names is None:
-            return None
+            self._documents.move_to_end(document)
+        names, by_permissions = entry
         coerced = executor.variable_values.coerced
-        key = (document, tuple(coerced.get(name) for name in names)) if names else document
+        conditions = tuple(coerced.get(name) for name in names)
+        key = (document, conditions, permission_key(executor) if by_permissions else None)
         plan: Plan | None = self._plans.get(key, _MISSING)
         if plan is _MISSING:
             try:
-                plan = build_plan(executor)
+                plan = build_plan(executor, decide_permissions=by_permissions)
             except Unsupported:
                 plan = None
             self._put(self._plans, key, plan)
         else:
             self._plans.move_to_end(key)
         return plan
+
+    def _decided_fields(self, schema: GraphQLSchema) -> frozenset[str]:
+        known = self._decided.get(id(schema))
+        if known is None or known[0] is not schema:
+            known = (schema, permission_decided_fields(schema))
+            self._decided[id(schema)] = known
+        return known[1]
 
     def _put(self, entries: OrderedDict[Hashable, Any], key: Hashable, value: Any) -> None:
         entries[key] = value

@@ -91,7 +91,24 @@ async def _later(value: Any) -> Any:
 
 
 @strawberry.type
+class Guarded:
+    """Fields behind `@requiresPermission`: decided when the plan is built, per permission set."""
+
+    open: str
+    secret_attr: str = strawberry.field(extensions=requires(Permission.MESSAGING))
+    figures_attr: str | None = strawberry.field(extensions=requires(Permission.ANALYTICS_VIEW))
+
+    @strawberry.field(extensions=requires(Permission.MESSAGING))
+    def secret_method(self) -> str:
+        return self.open.upper()
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def guarded(self) -> list[Guarded]:
+        return [Guarded(open="o", secret_attr="s", figures_attr="f")]
+
     @strawberry.field
     def leaves(self) -> list[Leaf]:
         return [
@@ -170,6 +187,8 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("{ lazy { value failing nested { name later } } }", {}),
     ("{ one { name } broken { name } }", {}),
     ("{ secret figures one { name } }", {}),
+    ("{ guarded { open secretAttr figuresAttr secretMethod } }", {}),
+    ("{ guarded { open figuresAttr } }", {}),
     (
         "query($s: Boolean!, $i: Boolean!) { one { name @skip(if: $s) count @include(if: $i) } }",
         {"s": True, "i": False},
@@ -188,8 +207,15 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
 schema = strawberry.Schema(Query, types=[Person], execution_context_class=LiaisonExecutor)
 
 
-def _context(executor: str) -> Any:
-    viewer = SimpleNamespace(can=lambda permission: permission is Permission.MESSAGING)
+def _viewer(*permissions: Permission) -> Any:
+    granted = frozenset(permissions)
+    return SimpleNamespace(permissions=granted, can=lambda permission: permission in granted)
+
+
+MESSAGING_ONLY = _viewer(Permission.MESSAGING)
+
+
+def _context(executor: str, viewer: Any = MESSAGING_ONLY) -> Any:
     return SimpleNamespace(
         rt=SimpleNamespace(settings=SimpleNamespace(executor=executor)), viewer_or_none=viewer
     )
@@ -284,3 +310,52 @@ async def test_execute_compiled_outside_strawberry_matches_graphql_core(
     if asyncio.iscoroutine(result):
         result = await result
     assert _plain(result) == _plain(reference)
+
+
+@pytest.mark.parametrize(
+    "viewer",
+    [_viewer(), _viewer(Permission.MESSAGING), _viewer(Permission.ANALYTICS_VIEW), None],
+    ids=["none granted", "messaging", "analytics", "no viewer"],
+)
+async def test_permissions_decided_at_plan_time_give_each_permission_set_its_answer(
+    viewer: Any,
+) -> None:
+    """The same document for viewers of different permissions, alternately: each gets
+    exactly graphql-core's answer for its own permissions, never another set's plan."""
+    query = "{ guarded { open secretAttr figuresAttr secretMethod } }"
+    others = [_viewer(Permission.MESSAGING, Permission.ANALYTICS_VIEW), viewer]
+    for who in [*others, viewer]:
+        reference = await schema.execute(query, context_value=_context("graphql-core", who))
+        result = await schema.execute(query, context_value=_context("compiled", who))
+        assert _plain(result) == _plain(reference)
+    denied = {tuple(e.path or ()) for e in result.errors or ()}
+    granted = set() if viewer is None else viewer.permissions
+    # secretAttr is non-null: its denial nulls the row before figuresAttr runs
+    assert (("guarded", 0, "secretAttr") in denied) == (Permission.MESSAGING not in granted)
+    if Permission.MESSAGING in granted:
+        assert (("guarded", 0, "figuresAttr") in denied) == (
+            Permission.ANALYTICS_VIEW not in granted
+        )
+
+
+def test_a_granted_permission_makes_a_guarded_attribute_a_plain_read() -> None:
+    from graphql import parse
+
+    document = parse("{ guarded { secretAttr figuresAttr secretMethod } }")
+    stand_in = SimpleNamespace(
+        schema=schema._schema,
+        operation=document.definitions[0],
+        fragments={},
+        fragment_definitions={},
+        variable_values=SimpleNamespace(coerced={}),
+        hide_suggestions=False,
+        field_resolver=None,
+        context_value=_context("compiled"),
+    )
+    plan = compiled.build_plan(stand_in, decide_permissions=True)  # type: ignore[arg-type]
+    assert compiled.describe(plan) == {
+        "Query.guarded": "direct",
+        "Query.guarded/Guarded.secretAttr": "leaf",  # MESSAGING granted: read directly
+        "Query.guarded/Guarded.figuresAttr": "resolve",  # denied: its extension raises
+        "Query.guarded/Guarded.secretMethod": "direct",
+    }
