@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -20,10 +20,12 @@ from strawberry.types import ExecutionContext
 
 from gql.content_guard import guard_content
 from gql.error_log import log_operation_errors
+from gql.execution import compile_document
 from gql.faults import DependencyFaults, outage_of
 from gql.observability import OperationObserver
 from gql.permissions import requires
-from gql.query_limits import Limits, OperationLimits, ValidationCaches
+from gql.persisted import PersistedQueries, check_documents, load_manifest
+from gql.query_limits import Limits, OperationLimits, ValidationCaches, operation_limits_rule
 from gql.settings import Settings
 from gql.types.accounts import Viewer
 from gql.types.analytics import MessagingStats
@@ -187,3 +189,20 @@ def print_schema_sdl() -> str:
     from strawberry.printer import print_schema
 
     return print_schema(build_schema(Settings(database_url="sqlite://:memory:"))) + "\n"
+
+
+def persisted_queries(settings: Settings, schema: strawberry.Schema) -> PersistedQueries:
+    """The manifest of LIAISON_PERSISTED_QUERIES, checked against the schema and compiled."""
+    if settings.persisted_queries is None:
+        return PersistedQueries(None, enforce=False)
+    documents = load_manifest(settings.persisted_queries)
+    limits = Limits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost,
+    )
+    rules = [*specified_rules, operation_limits_rule(limits, None, {})]
+    check_documents(schema._schema, documents, rules)
+    for body in documents.values():
+        compile_document(schema._schema, body)
+    return PersistedQueries(documents, enforce=settings.env == "production")

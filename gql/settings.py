@@ -66,6 +66,13 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip() or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -95,6 +102,11 @@ class Settings:
     rate_limit_upload_bytes_per_minute: int = 500 * 1024 * 1024
     metrics_token: str | None = field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
+    # How operations execute (gql.execution): compiled plans, graphql-core only, or both
+    # compared (the test suite's mode).
+    executor: str = "compiled"
+    # Apollo persisted query manifest: listed documents by hash; only those in production.
+    persisted_queries: Path | None = None
     # A slow database answers SERVICE_UNAVAILABLE fast instead of queueing (services.pg_engine).
     db_statement_timeout_seconds: float = 15.0
     db_pool_timeout_seconds: float = 5.0
@@ -179,6 +191,10 @@ class Settings:
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
+            executor=_choice(env, "LIAISON_EXECUTOR", ("compiled", "graphql-core", "compare")),
+            persisted_queries=Path(env["LIAISON_PERSISTED_QUERIES"])
+            if env.get("LIAISON_PERSISTED_QUERIES")
+            else None,
             db_statement_timeout_seconds=_float(env, "LIAISON_DB_STATEMENT_TIMEOUT", 15.0),
             db_pool_timeout_seconds=_float(env, "LIAISON_DB_POOL_TIMEOUT", 5.0),
             scan_retry_base_seconds=_float(env, "LIAISON_SCAN_RETRY_BASE", 1.0),
