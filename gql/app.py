@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql),  # the view answers other methods with a JSON 405
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
-            Route("/readyz", make_readyz(settings, rt.shutting_down)),
+            Route("/readyz", make_readyz(settings, rt.shutting_down, rt.blobs)),
             Route("/metrics", make_metrics(settings)),
             Route("/analytics/messaging.csv", messaging_csv, methods=["GET"]),
             Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),

@@ -86,7 +86,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     from services.auth import issue_token
-    from services.blobs import LocalBlobStore
+    from services.blobs import make_blob_store
     from services.demo import seed_demo
 
     if not args.demo:
@@ -100,7 +100,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
         from services.demo_messages import seed_demo_messages
 
         users = await seed_demo()
-        await seed_demo_messages(users, LocalBlobStore(settings.data_dir / "blobs"))
+        await seed_demo_messages(users, make_blob_store(settings.blob_url, settings.data_dir))
         return {
             "graphql": f"{settings.public_url}/graphql",
             "users": [

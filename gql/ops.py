@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from tortoise import Tortoise
 
 from gql.settings import Settings
+from services.blobs import BlobStore
 from services.scanner import ClamdScanner
 
 log = logging.getLogger("liaison.ops")
@@ -54,8 +55,12 @@ def check_clamd(address: str) -> Callable[[], Awaitable[None]]:
     return check
 
 
-def readiness_checks(settings: Settings) -> dict[str, Callable[[], Awaitable[None]]]:
+def readiness_checks(
+    settings: Settings, blobs: BlobStore | None = None
+) -> dict[str, Callable[[], Awaitable[None]]]:
     checks: dict[str, Callable[[], Awaitable[None]]] = {"database": check_database}
+    if blobs is not None:
+        checks["storage"] = blobs.check
     if settings.redis_url:
         checks["redis"] = check_redis(settings.redis_url)
     if settings.clamd:
@@ -74,9 +79,9 @@ async def _run(name: str, check: Callable[[], Awaitable[None]]) -> bool:
 
 
 def make_readyz(
-    settings: Settings, shutting_down: asyncio.Event
+    settings: Settings, shutting_down: asyncio.Event, blobs: BlobStore | None = None
 ) -> Callable[[Request], Awaitable[Response]]:
-    checks = readiness_checks(settings)
+    checks = readiness_checks(settings, blobs)
 
     async def readyz(request: Request) -> Response:
         if shutting_down.is_set():

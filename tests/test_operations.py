@@ -61,7 +61,11 @@ async def test_healthz_and_readyz(api: Api) -> None:
     assert (await api.client.get("/healthz")).json() == {"status": "ok"}
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok"}, "failed": []}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "storage": "ok"},
+        "failed": [],
+    }
 
 
 async def test_readyz_turns_503_while_redis_is_down(other_app: Any) -> None:
@@ -75,7 +79,7 @@ async def test_readyz_turns_503_while_redis_is_down(other_app: Any) -> None:
             down = await client.get("/readyz")
             assert down.status_code == 503
             assert down.json()["failed"] == ["redis"]
-            assert down.json()["checks"] == {"database": "ok", "redis": "failed"}
+            assert down.json()["checks"] == {"database": "ok", "storage": "ok", "redis": "failed"}
             server.start()
             assert (await client.get("/readyz")).status_code == 200
         await app.state.rt.send_limits.close()
