@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -41,6 +43,16 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _prometheus_multiprocess(settings: Settings) -> None:
+    """Each uvicorn worker is a process with its own metrics: prometheus-client's
+    multiprocess mode writes them to files in one directory, and /metrics (answered by any
+    worker) sums them. The directory is emptied at start, as the client requires."""
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / "prometheus")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -53,6 +65,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.workers > 1:
+        _prometheus_multiprocess(settings)
     if args.migrate:
         asyncio.run(migrate(settings))
     print(f"Liaison on http://{args.host}:{args.port}/graphql", file=sys.stderr)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise import Tortoise
@@ -96,6 +98,16 @@ def make_readyz(
     return readyz
 
 
+def _registry() -> CollectorRegistry:
+    """This process's registry, or with `serve --workers N` (PROMETHEUS_MULTIPROC_DIR set by
+    `liaison serve`) one that collects every worker process's files."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def make_metrics(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
     token = settings.metrics_token
 
@@ -107,6 +119,6 @@ def make_metrics(settings: Settings) -> Callable[[Request], Awaitable[Response]]
             return JSONResponse(
                 {"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
 
     return metrics
