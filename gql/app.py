@@ -23,8 +23,9 @@ from gql.limits import BodyLimitMiddleware
 from gql.observability import RequestObservability
 from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
-from gql.schema import build_schema
+from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
+from gql.unsubscribe import unsubscribe
 from gql.view import LiaisonGraphQL, error_response
 
 log = logging.getLogger("liaison.app")
@@ -68,7 +69,8 @@ def cors_middleware(settings: Settings) -> list[Middleware]:
 
 def create_app(settings: Settings) -> Starlette:
     rt = Runtime.build(settings)
-    graphql = LiaisonGraphQL(rt, schema=build_schema(settings))
+    schema = build_schema(settings)
+    graphql = LiaisonGraphQL(rt, schema=schema, persisted=persisted_queries(settings, schema))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,6 +78,8 @@ def create_app(settings: Settings) -> Starlette:
         await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
         await rt.hub.start()  # starts the bus
         await rt.scans.start()
+        if rt.notifications:
+            await rt.notifications.start()
         # What start-up made (schema, models, pools) lives as long as the process: keep it
         # out of every collection, whose pauses set the live inbox's p99.
         gc.freeze()
@@ -84,6 +88,8 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             rt.shutting_down.set()
             await rt.send_limits.close()
+            if rt.notifications:
+                await rt.notifications.stop()
             await rt.scans.stop()
             await rt.hub.stop()  # stops the bus
             await Tortoise.close_connections()
@@ -93,10 +99,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql),  # the view answers other methods with a JSON 405
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
-            Route("/readyz", make_readyz(settings, rt.shutting_down)),
+            Route("/readyz", make_readyz(settings, rt.shutting_down, rt.blobs)),
             Route("/metrics", make_metrics(settings)),
             Route("/analytics/messaging.csv", messaging_csv, methods=["GET"]),
             Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),
+            Route("/notifications/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         ],
         middleware=[
             Middleware(RequestObservability),

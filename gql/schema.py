@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -20,22 +20,30 @@ from strawberry.types import ExecutionContext
 
 from gql.content_guard import guard_content
 from gql.error_log import log_operation_errors
+from gql.execution import compile_document
 from gql.faults import DependencyFaults, outage_of
 from gql.observability import OperationObserver
 from gql.permissions import requires
-from gql.query_limits import Limits, OperationLimits, ValidationCaches
+from gql.persisted import PersistedQueries, check_documents, load_manifest
+from gql.query_limits import Limits, OperationLimits, ValidationCaches, operation_limits_rule
 from gql.settings import Settings
 from gql.types.accounts import Viewer
 from gql.types.analytics import MessagingStats
 from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
 from gql.types.inputs import (
     AcceptMessagingTermsPayload,
+    AssignConversationPayload,
     AssignRolePayload,
     CreateRolePayload,
     MarkConversationReadPayload,
+    MarkConversationUnreadPayload,
+    MoveConversationPayload,
     SendMessagePayload,
     SetConversationArchivedPayload,
+    SetConversationPriorityPayload,
+    UpdateNotificationSettingsPayload,
 )
+from gql.types.search import MessageSearchConnection
 from gql.ws import OperationExecutor
 from models import Permission
 from resolvers import analytics, mutations, queries
@@ -56,6 +64,14 @@ class Query:
     conversation: Conversation | None = strawberry.field(
         resolver=queries.conversation, extensions=requires(Permission.MESSAGING)
     )
+    search_messages: MessageSearchConnection = strawberry.field(
+        resolver=queries.search_messages,
+        extensions=requires(Permission.MESSAGING),
+        description=(
+            "Messages of the viewer's conversations whose body or attachment filenames hold "
+            "every word of `query` (the last also as a prefix), newest first."
+        ),
+    )
     messaging_stats: MessagingStats = strawberry.field(
         resolver=analytics.messaging_stats,
         extensions=requires(Permission.ANALYTICS_VIEW),
@@ -72,7 +88,21 @@ class Mutation:
         resolver=mutations.mark_conversation_read, extensions=requires(Permission.MESSAGING)
     )
     set_conversation_archived: SetConversationArchivedPayload = strawberry.mutation(
-        resolver=mutations.set_conversation_archived, extensions=requires(Permission.MESSAGING)
+        resolver=mutations.set_conversation_archived,
+        extensions=requires(Permission.MESSAGING),
+        deprecation_reason="Use moveConversation: archived is the DONE folder.",
+    )
+    move_conversation: MoveConversationPayload = strawberry.mutation(
+        resolver=mutations.move_conversation, extensions=requires(Permission.MESSAGING)
+    )
+    set_conversation_priority: SetConversationPriorityPayload = strawberry.mutation(
+        resolver=mutations.set_conversation_priority, extensions=requires(Permission.MESSAGING)
+    )
+    mark_conversation_unread: MarkConversationUnreadPayload = strawberry.mutation(
+        resolver=mutations.mark_conversation_unread, extensions=requires(Permission.MESSAGING)
+    )
+    assign_conversation: AssignConversationPayload = strawberry.mutation(
+        resolver=mutations.assign_conversation, extensions=requires(Permission.MESSAGING)
     )
     accept_messaging_terms: AcceptMessagingTermsPayload = strawberry.mutation(
         resolver=mutations.accept_messaging_terms
@@ -82,6 +112,10 @@ class Mutation:
     )
     assign_role: AssignRolePayload = strawberry.mutation(
         resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+    update_notification_settings: UpdateNotificationSettingsPayload = strawberry.mutation(
+        resolver=mutations.update_notification_settings,
+        description="How the viewer hears of unread messages by e-mail.",
     )
 
 
@@ -155,3 +189,20 @@ def print_schema_sdl() -> str:
     from strawberry.printer import print_schema
 
     return print_schema(build_schema(Settings(database_url="sqlite://:memory:"))) + "\n"
+
+
+def persisted_queries(settings: Settings, schema: strawberry.Schema) -> PersistedQueries:
+    """The manifest of LIAISON_PERSISTED_QUERIES, checked against the schema and compiled."""
+    if settings.persisted_queries is None:
+        return PersistedQueries(None, enforce=False)
+    documents = load_manifest(settings.persisted_queries)
+    limits = Limits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost,
+    )
+    rules = [*specified_rules, operation_limits_rule(limits, None, {})]
+    check_documents(schema._schema, documents, rules)
+    for body in documents.values():
+        compile_document(schema._schema, body)
+    return PersistedQueries(documents, enforce=settings.env == "production")

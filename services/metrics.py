@@ -30,11 +30,17 @@ HTTP_DURATION = Histogram(
     "Time to answer an HTTP request, by route.",
     ["route"],
 )
+# With `serve --workers N` (prometheus multiprocess mode) the gauges are summed over the live
+# worker processes; otherwise they are this process's.
 WEBSOCKET_CONNECTIONS = Gauge(
-    "liaison_websocket_connections", "Open websocket connections in this process."
+    "liaison_websocket_connections",
+    "Open websocket connections.",
+    multiprocess_mode="livesum",
 )
 ACTIVE_SUBSCRIPTIONS = Gauge(
-    "liaison_active_subscriptions", "Running GraphQL subscriptions in this process."
+    "liaison_active_subscriptions",
+    "Running GraphQL subscriptions.",
+    multiprocess_mode="livesum",
 )
 EVENTS_PUBLISHED = Counter(
     "liaison_events_published_total", "Notifications published to the event bus (one per commit)."

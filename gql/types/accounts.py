@@ -5,10 +5,13 @@ from __future__ import annotations
 import strawberry
 
 from gql.context import Info
-from gql.types.enums import AccountKind, Permission
+from gql.permissions import requires
+from gql.types.enums import AccountKind, NotificationFrequency, Permission
 from models import Account as AccountRow
+from models import Permission as PermissionName
 from models import Role as RoleRow
 from models import User as UserRow
+from services import triage
 from services.accounts import terms_accepted
 from services.auth import parse_permissions
 
@@ -75,9 +78,34 @@ class User:
         )
 
 
+@strawberry.type(description="Conversations per inbox tab of the viewer's account.")
+class InboxCounts:
+    inbox: int
+    unread: int = strawberry.field(description="INBOX conversations with unread messages.")
+    priority: int = strawberry.field(description="INBOX conversations marked priority.")
+    done: int
+    spam: int
+    assigned_to_me: int = strawberry.field(description="INBOX conversations assigned to me.")
+
+
+async def inbox_counts(info: Info) -> InboxCounts:
+    counts = await triage.inbox_counts(info.context.viewer)
+    return InboxCounts(
+        inbox=counts.inbox,
+        unread=counts.unread,
+        priority=counts.priority,
+        done=counts.done,
+        spam=counts.spam,
+        assigned_to_me=counts.assigned_to_me,
+    )
+
+
 @strawberry.type
 class Viewer:
     permissions: list[Permission]
+    inbox_counts: InboxCounts = strawberry.field(
+        resolver=inbox_counts, extensions=requires(PermissionName.MESSAGING)
+    )
 
     @strawberry.field
     async def user(self, info: Info) -> User:
@@ -88,6 +116,12 @@ class Viewer:
     @strawberry.field
     async def account(self, info: Info) -> Account:
         return await load_account(info, info.context.viewer.account_id)
+
+    @strawberry.field
+    async def notification_frequency(self, info: Info) -> NotificationFrequency:
+        row = await info.context.loaders.user.load(info.context.viewer.user_id)
+        assert row is not None
+        return row.notification_frequency
 
 
 async def load_account(info: Info, account_id: object) -> Account:
