@@ -56,6 +56,11 @@ def _prometheus_multiprocess(settings: Settings) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gql import http_protocol
+
+    http_protocol.configure(
+        http_protocol.HeaderLimits(settings.max_header_bytes, settings.header_timeout_seconds)
+    )
     if args.workers > 1 and not settings.redis_url:
         # The in-process broker and scan queue serve one process: events published in one
         # worker would never reach a subscriber connected to another.
@@ -79,6 +84,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         ws="websockets-sansio",
         ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=5,
+        **http_protocol.uvicorn_options(),
     )
     return 0
 

@@ -125,6 +125,9 @@ class Settings:
     notify_delay_seconds: float = 300.0
     digest_hour_utc: int = 8
     app_url: str = ""
+    # Request line and headers: size and time to arrive (gql.http_protocol).
+    max_header_bytes: int = 16 * 1024
+    header_timeout_seconds: float = 10.0
 
     @property
     def development(self) -> bool:
@@ -211,6 +214,8 @@ class Settings:
             notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),
             digest_hour_utc=_hour(env, "LIAISON_DIGEST_HOUR_UTC", 8),
             app_url=env.get("LIAISON_APP_URL", ""),
+            max_header_bytes=_int(env, "LIAISON_MAX_HEADER_BYTES", 16 * 1024),
+            header_timeout_seconds=_float(env, "LIAISON_HEADER_TIMEOUT", 10.0),
         )
 
 

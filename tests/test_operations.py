@@ -105,7 +105,7 @@ async def test_metrics_need_the_metrics_token(api: Api, other_app: Any) -> None:
         assert ok.status_code == 200
         text = ok.text
         assert (
-            'liaison_graphql_operations_total{operation="WhoAmI",outcome="ok",type="query"}' in text
+            'liaison_graphql_operations_total{operation="viewer",outcome="ok",type="query"}' in text
         )
         assert "liaison_graphql_operation_duration_seconds_bucket" in text
         assert 'liaison_http_requests_total{route="/graphql",status="200"}' in text
