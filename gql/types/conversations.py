@@ -103,7 +103,7 @@ class Message:
     async def sender(self, info: Info) -> User:
         row = await info.context.loaders.user.load(self._sender_user_id)
         assert row is not None
-        return User.from_row(row)
+        return User.from_row(row, info.context.viewer.account_id)
 
     @strawberry.field
     def sender_account(self, info: Info) -> Account:
@@ -317,7 +317,7 @@ class Conversation:
 
 async def _load_user(info: Info, user_id: uuid.UUID) -> User | None:
     row = await info.context.loaders.user.load(user_id)
-    return None if row is None else User.from_row(row)
+    return None if row is None else User.from_row(row, info.context.viewer.account_id)
 
 
 async def _load_message(info: Info, message_id: uuid.UUID) -> Message | None:
