@@ -71,7 +71,7 @@ SCRIPT = textwrap.dedent(
                   " VALUES ($1, $2, 0, 'Contrat-Été_2025.pdf', 'application/pdf', 1, 'h', 'k',"
                   " 'CLEAN', 0, $3)", uuid.uuid4(), m2, NOW)
         await Tortoise.close_connections()
-        await migrate(config=config)
+        await migrate(config=config, target="liaison.0003_triage_search")
         await Tortoise.close_connections()
         await Tortoise.init(config=config)
         sqlite = is_sqlite(connections.get("default"))
