@@ -26,7 +26,7 @@ from starlette.routing import Route
 from models.search_index import document
 from services.auth import Viewer
 from services.cursors import CursorCodec
-from services.search import SearchFilter, build
+from services.search import SearchFilter, find
 from services.search_text import parse_query, snippet
 from services.triage import COUNTS_SQL
 
@@ -143,7 +143,7 @@ def _app(dsn: str, secret: str, pool_size: int) -> Starlette:
     cursors = CursorCodec(secret)
 
     async def search(request: Request) -> JSONResponse:
-        """searchMessages by hand: the statement `services.search.build` makes, the same
+        """searchMessages by hand: the statements `services.search.find` runs, the same
         snippet code, the same JSON."""
         variables = (await request.json()).get("variables", {})
         first = variables.get("first", 20)
@@ -152,8 +152,9 @@ def _app(dsn: str, secret: str, pool_size: int) -> Starlette:
         async with pool.acquire() as conn:
             me = await viewer(conn, request)
             as_viewer = Viewer(me["id"], me["account_id"], me["kind"], me["id"], frozenset())
-            statement = build(as_viewer, query, SearchFilter(), first + 1, None, sqlite=False)
-            rows = await conn.fetch(statement.sql, *statement.args)
+            rows = await find(
+                conn.fetch, as_viewer, query, SearchFilter(), first + 1, None, sqlite=False
+            )
         edges = []
         for r in rows[:first]:
             cut = snippet(query, [r["body"]])

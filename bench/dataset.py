@@ -223,7 +223,15 @@ async def _build(conn: asyncpg.Connection) -> None:
         brand = account("Bench Brand", "BRAND")
         brand_user = uuid.uuid4()
         users.append(
-            (brand_user, brand, admin_roles[brand], "bench-admin@brand.example", "Bench Admin", now)
+            (
+                brand_user,
+                brand,
+                admin_roles[brand],
+                "bench-admin@brand.example",
+                "Bench Admin",
+                now,
+                "IMMEDIATE",
+            )
         )
         partner_users: dict[uuid.UUID, uuid.UUID] = {}
         partnerships = []
@@ -244,6 +252,7 @@ async def _build(conn: asyncpg.Connection) -> None:
                         f"partner{i:04d}@partner.example",
                         f"Owner {i:04d}",
                         now,
+                        "IMMEDIATE",
                     )
                 )
                 pid = uuid.uuid4()
@@ -259,7 +268,12 @@ async def _build(conn: asyncpg.Connection) -> None:
             " terms_accepted_at event_seq created_at",
         )
         await _copy(conn, "roles", roles, "id account_id name built_in permissions created_at")
-        await _copy(conn, "users", users, "id account_id role_id email name created_at")
+        await _copy(
+            conn,
+            "users",
+            users,
+            "id account_id role_id email name created_at notification_frequency",
+        )
         await _copy(
             conn,
             "partnerships",
