@@ -17,6 +17,7 @@ from tests.notification_fixtures import (
     DELAY,
     Clock,
     SmtpServer,
+    drain_backlog,
     make_notifier,
     smtp_server,
 )
@@ -33,17 +34,8 @@ MARK_READ = "mutation($i: MarkConversationReadInput!) { markConversationRead(inp
 
 @pytest.fixture
 async def clock(app: Any, smtp_server: SmtpServer) -> Clock:
-    """A clock at real time, after every earlier unread message in the database was settled
-    (SKIPPED) so that this test's e-mails are the only new ones."""
-    drain = make_notifier(
-        smtp_server.url,
-        Clock(),
-        max_age=timedelta(0),
-        digest_grace=timedelta(-1),
-        delay=timedelta(0),
-    )
-    drain.clock = lambda: datetime.now(UTC) + timedelta(seconds=1)
-    await drain.tick()
+    """A clock at real time, after every earlier unread window in the database was settled."""
+    await drain_backlog(smtp_server.url)
     return Clock()
 
 
