@@ -130,13 +130,11 @@ def make_notifier(smtp_url: str, clock: Clock, **overrides: Any) -> Notifier:
     )
 
 
-async def eventually(predicate: Any, timeout: float = 60.0) -> None:
-    """Wait (without blocking the loop) until `predicate()` holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
+async def eventually(predicate: Any) -> None:
+    """Wait (without blocking the loop) until `predicate()` holds, for up to a minute."""
+    async with asyncio.timeout(60):
+        while not predicate():
+            await asyncio.sleep(0.05)
 
 
 def wait_until(predicate: Any, timeout: float = 15.0) -> None:
