@@ -130,11 +130,13 @@ def make_notifier(smtp_url: str, clock: Clock, **overrides: Any) -> Notifier:
     )
 
 
-async def eventually(predicate: Any) -> None:
-    """Wait (without blocking the loop) until `predicate()` holds, for up to a minute."""
-    async with asyncio.timeout(60):
-        while not predicate():
-            await asyncio.sleep(0.05)
+async def eventually(predicate: Any, within: float = 60.0) -> None:
+    """Wait (without blocking the loop) until `predicate()` holds."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s")
+        await asyncio.sleep(0.05)
 
 
 def wait_until(predicate: Any, timeout: float = 15.0) -> None:

@@ -32,7 +32,11 @@ __all__ = ["clamd_socket", "smtp_server"]  # fixtures used by name below
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [LIAISON, "worker"], env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            [LIAISON, "worker"],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -48,7 +52,12 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_two_workers_and_a_restart_send_each_email_once(
-    app: Any, api: Api, app_settings: Settings, clamd_socket: str, smtp_server: SmtpServer, tmp_path: Path
+    app: Any,
+    api: Api,
+    app_settings: Settings,
+    clamd_socket: str,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
 ) -> None:
     await drain_backlog(smtp_server.url)
     env = {
@@ -85,7 +94,12 @@ def test_development_without_smtp_writes_each_email_to_the_outbox(tmp_path: Path
     }
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")} | env
     seeded = subprocess.run(
-        [LIAISON, "seed", "--demo"], env=full_env, cwd=ROOT, capture_output=True, timeout=120, check=True
+        [LIAISON, "seed", "--demo"],
+        env=full_env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        check=True,
     )
     users = json.loads(seeded.stdout)["users"]
     server = start_server(env, tmp_path)
