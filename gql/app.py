@@ -22,7 +22,7 @@ from gql.limits import BodyLimitMiddleware
 from gql.observability import RequestObservability
 from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
-from gql.schema import build_schema
+from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
 from gql.unsubscribe import unsubscribe
 from gql.view import LiaisonGraphQL, error_response
@@ -39,7 +39,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     rt = Runtime.build(settings)
-    graphql = LiaisonGraphQL(rt, schema=build_schema(settings))
+    schema = build_schema(settings)
+    graphql = LiaisonGraphQL(rt, schema=schema, persisted=persisted_queries(settings, schema))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

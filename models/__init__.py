@@ -4,6 +4,7 @@ from models.accounts import Account, Role, User
 from models.enums import (
     AccountKind,
     EventKind,
+    InboxFolder,
     NotificationFrequency,
     NotificationKind,
     NotificationStatus,
@@ -34,6 +35,7 @@ __all__ = [
     "Conversation",
     "Event",
     "EventKind",
+    "InboxFolder",
     "Message",
     "Notification",
     "NotificationFrequency",

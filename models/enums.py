@@ -35,6 +35,13 @@ class EventKind(StrEnum):
     MESSAGE_CREATED = "MESSAGE_CREATED"
     ATTACHMENT_SCANNED = "ATTACHMENT_SCANNED"
     CONVERSATION_READ = "CONVERSATION_READ"
+    CONVERSATION_UPDATED = "CONVERSATION_UPDATED"
+
+
+class InboxFolder(StrEnum):
+    INBOX = "INBOX"
+    DONE = "DONE"
+    SPAM = "SPAM"
 
 
 class NotificationFrequency(StrEnum):

@@ -8,19 +8,31 @@ import strawberry
 
 from models.enums import (
     AccountKind,
+    InboxFolder,
     NotificationFrequency,
     PartnershipStatus,
     Permission,
     ScanStatus,
 )
+from services.inbox import AssigneeFilter
 
 # The stored enums are the GraphQL enums: registering them marks the classes themselves.
-for _stored in (Permission, AccountKind, PartnershipStatus, ScanStatus, NotificationFrequency):
+for _stored in (
+    Permission,
+    AccountKind,
+    PartnershipStatus,
+    ScanStatus,
+    InboxFolder,
+    AssigneeFilter,
+    NotificationFrequency,
+):
     strawberry.enum(_stored)
 
 __all__ = [
     "AccountKind",
+    "AssigneeFilter",
     "ErrorCode",
+    "InboxFolder",
     "NotificationFrequency",
     "PartnershipStatus",
     "Permission",
