@@ -10,7 +10,7 @@ from models.enums import NotificationFrequency, NotificationKind, NotificationSt
 
 
 class Migration(migrations.Migration):
-    dependencies = [('liaison', '0001_initial')]
+    dependencies = [('liaison', '0003_triage_search')]
 
     initial = False
 

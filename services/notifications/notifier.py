@@ -103,15 +103,11 @@ class Notifier:
         self.mailer = mailer
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._triage: bool | None = None
         self._planned_digests: set[str] = set()
 
     async def tick(self) -> TickReport:
         now = self.clock()
         report = TickReport()
-        conn = connections.get("default")
-        if self._triage is None or not self._triage:
-            self._triage = await queries.has_triage_columns(conn)
         await self._plan_conversations(now, report)
         await self._plan_digests(now)
         await self._deliver_due(now, report)
@@ -120,7 +116,8 @@ class Notifier:
     async def _plan_conversations(self, now: datetime, report: TickReport) -> None:
         conn = connections.get("default")
         windows = await queries.due_windows(
-            conn, now - self.config.delay, triage=bool(self._triage)
+            conn,
+            now - self.config.delay,
         )
         for w in windows:
             stale = now - w.first_sent_at > self.config.max_age
@@ -249,14 +246,13 @@ class Notifier:
         token = unsubscribe_token(self.config.jwt_secret, user_id)
         message_id = message_id_for(row.id, self.config.links.mail_from)
         account_id = queries.as_uuid(user["account_id"])
-        triage = bool(self._triage)
         if row.kind is NotificationKind.CONVERSATION:
             if frequency is not NotificationFrequency.IMMEDIATE:
                 return None
             assert row.conversation_id is not None
             conversation_id = row.conversation_id
             found = await queries.unread_conversations(
-                conn, account_id, user_id, conversation_id=conversation_id, triage=triage
+                conn, account_id, user_id, conversation_id=conversation_id
             )
             if not found or int(found[0]["last_read_seq"]) >= (row.first_seq or 0):
                 return None  # read, filed as spam or assigned to someone else meanwhile
@@ -272,7 +268,7 @@ class Notifier:
         )
         if frequency is not wanted:
             return None
-        rows = await queries.unread_conversations(conn, account_id, user_id, triage=triage)
+        rows = await queries.unread_conversations(conn, account_id, user_id)
         if not rows:
             return None
         email = digest_email(

@@ -40,9 +40,7 @@ def as_time(value: object) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def due_windows(
-    conn: BaseDBAsyncClient, sent_before: datetime, *, triage: bool = True
-) -> list[DueWindow]:
+async def due_windows(conn: BaseDBAsyncClient, sent_before: datetime) -> list[DueWindow]:
     """(user, conversation) pairs whose first message not yet read nor covered by an e-mail
     was sent before `sent_before`, with no e-mail for them still pending."""
     rows = await fetch(
@@ -63,7 +61,7 @@ SELECT w.user_id, w.conversation_id, w.start_seq, w.last_seq, m.sent_at FROM (
     WHERE p.last_seq > p.last_read_seq
       AND u.notification_frequency = $1
       AND {HAS_MESSAGING}
-      {"AND " + TRIAGE_RULE if triage else ""}
+      AND {TRIAGE_RULE}
       AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id
                       AND n.conversation_id = p.conversation_id AND n.status = 'PENDING')
   ) c
@@ -129,7 +127,6 @@ async def unread_conversations(
     user_id: uuid.UUID,
     *,
     conversation_id: uuid.UUID | None = None,
-    triage: bool = True,
 ) -> list[dict[str, Any]]:
     """The account's conversations with unread messages the user is to hear about, newest
     activity first, each with its counterpart's name and its latest message."""
@@ -148,20 +145,11 @@ JOIN accounts a ON a.id = p.counterpart_id
 JOIN conversations c ON c.id = p.conversation_id
 LEFT JOIN messages m ON m.id = c.last_message_id
 WHERE p.account_id = $1 AND p.last_seq > p.last_read_seq {only_one}
-  {"AND " + TRIAGE_RULE if triage else ""}
+  AND {TRIAGE_RULE}
 ORDER BY p.last_activity_at DESC, p.conversation_id
 """,
         *args,
     )
-
-
-async def has_triage_columns(conn: BaseDBAsyncClient) -> bool:
-    """Whether the §10 triage columns exist yet (they arrive with another migration)."""
-    try:
-        await fetch(conn, "SELECT folder, assignee_id FROM participants WHERE 1 = 0")
-    except Exception:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
