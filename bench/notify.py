@@ -8,9 +8,11 @@ Data (PostgreSQL, a database of its own, dropped at the end): 2,000 brands with 
 unread conversations across 2,000 users. SMTP: `tests/smtp_server.py` (aiosmtpd, its own
 process, writes each e-mail to a file).
 
-1. Digest run: `Notifier.tick()` at the digest hour (injected clock) until every digest is
+1. Baseline: the same number of ready-made e-mails sent straight through the same SMTP
+   client (`SmtpMailer`, same connections) to the same server: e-mails/s.
+2. Digest run: `Notifier.tick()` at the digest hour (injected clock) until every digest is
    sent; wall time, e-mails/s, and the count the SMTP server received.
-2. sendMessage p50: `sendMessage` through the ASGI app in this process (httpx ASGI
+3. sendMessage p50: `sendMessage` through the ASGI app in this process (httpx ASGI
    transport), alternating rounds without and with the in-process notifier loop running
    (1 s delay, so each send becomes an IMMEDIATE e-mail to the partner while the next
    sends go on). Ratio = p50 with / p50 without.
@@ -143,7 +145,7 @@ async def build_data() -> dict[str, Any]:
                 partner_id=partner.id,
                 started_by=AccountKind.PARTNER,
                 last_seq=1,
-                last_message_at=now,
+                last_message_at=now - timedelta(days=1),
                 created_at=now,
             )
             msg = Message(
@@ -166,7 +168,7 @@ async def build_data() -> dict[str, Any]:
                     counterpart_id=partner.id,
                     last_seq=1,
                     last_read_seq=0,
-                    last_activity_at=now,
+                    last_activity_at=now - timedelta(days=1),
                 )
             )
             participants.append(
@@ -176,7 +178,7 @@ async def build_data() -> dict[str, Any]:
                     counterpart_id=brand.id,
                     last_seq=1,
                     last_read_seq=1,
-                    last_activity_at=now,
+                    last_activity_at=now - timedelta(days=1),
                 )
             )
             if b == 0:
@@ -234,6 +236,26 @@ async def digest_run(settings: Settings, smtp: SmtpProcess, connections: int) ->
         "smtp_received": received,
         "seconds": round(elapsed, 2),
         "emails_per_second": round(sent / elapsed, 1),
+    }
+
+
+async def raw_smtp_run(smtp: SmtpProcess, connections: int, count: int) -> dict[str, Any]:
+    """Baseline: the same number of ready-made e-mails of digest size, same server and client."""
+    from email.mime.text import MIMEText
+
+    mailer = SmtpMailer(
+        SmtpConfig.from_url(f"smtp://127.0.0.1:{smtp.port}"), connections=connections
+    )
+    message = MIMEText("x" * 3000, "plain", "utf-8")
+    message["From"], message["To"], message["Subject"] = "a@bench.test", "b@bench.test", "raw"
+    start = time.perf_counter()
+    await asyncio.gather(*(mailer.send(message) for _ in range(count)))
+    elapsed = time.perf_counter() - start
+    await mailer.close()
+    return {
+        "sent": count,
+        "seconds": round(elapsed, 2),
+        "emails_per_second": round(count / elapsed, 1),
     }
 
 
@@ -321,11 +343,18 @@ async def main() -> None:
         t0 = time.perf_counter()
         sample = await build_data()
         setup = round(time.perf_counter() - t0, 1)
+        raw = await raw_smtp_run(smtp, args.connections, BRANDS)
         digest = await digest_run(settings, smtp, args.connections)
-        print(json.dumps({"setup_seconds": setup, "digest": digest}), file=sys.stderr)
+        digest["ratio_to_raw_smtp"] = round(
+            digest["emails_per_second"] / raw["emails_per_second"], 3
+        )
+        print(
+            json.dumps({"setup_seconds": setup, "raw_smtp": raw, "digest": digest}), file=sys.stderr
+        )
         await Tortoise.close_connections()
         sends = await send_p50(settings, sample, args.sends, args.rounds, smtp)
-        print(json.dumps({"setup_seconds": setup, "digest": digest, "send": sends}, indent=2))
+        result = {"setup_seconds": setup, "raw_smtp": raw, "digest": digest, "send": sends}
+        print(json.dumps(result, indent=2))
     finally:
         await Tortoise.close_connections()
         smtp.stop()

@@ -64,13 +64,19 @@ class NotifierConfig:
     digest_hour_utc: int = 8
     # A digest not sent within this long after its hour waits for the next window.
     digest_grace: timedelta = timedelta(hours=6)
-    # Conversation windows whose first message is older than this are skipped, not mailed.
+    # Conversation windows whose first message is older than this are skipped, not mailed;
+    # a full pass reads conversations active within `lookback`.
     max_age: timedelta = timedelta(days=3)
+    lookback: timedelta = timedelta(days=3)
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_max: timedelta = timedelta(hours=1)
     max_attempts: int = 25
     lease: timedelta = timedelta(minutes=5)
     batch: int = 200
+    # Each pass reads only conversations with a message since the previous pass (less this
+    # margin, for commits that land late); every `full_scan_every` it reads back `lookback`.
+    scan_margin: timedelta = timedelta(minutes=1)
+    full_scan_every: timedelta = timedelta(minutes=10)
     # E-mails built and sent at once: bounded so a large batch never drains the DB pool.
     concurrency: int = 8
 
@@ -104,6 +110,8 @@ class Notifier:
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._planned_digests: set[str] = set()
+        self._scanned_to: datetime | None = None  # `sent_before` of the last pass
+        self._full_scan_at: datetime | None = None
 
     async def tick(self) -> TickReport:
         now = self.clock()
@@ -114,11 +122,24 @@ class Notifier:
         return report
 
     async def _plan_conversations(self, now: datetime, report: TickReport) -> None:
+        """Claim the due conversation windows.
+
+        A window not yet due at the previous pass has its first message after that pass's
+        `sent_before`, so only conversations active since then need reading.
+        """
         conn = connections.get("default")
-        windows = await queries.due_windows(
-            conn,
-            now - self.config.delay,
+        sent_before = now - self.config.delay
+        full = (
+            self._scanned_to is None
+            or self._full_scan_at is None
+            or now - self._full_scan_at >= self.config.full_scan_every
+            or now < self._full_scan_at  # the clock went back
         )
+        if full or self._scanned_to is None:
+            since = sent_before - self.config.lookback
+        else:
+            since = min(self._scanned_to, sent_before) - self.config.scan_margin
+        windows = await queries.due_windows(conn, sent_before, since)
         for w in windows:
             stale = now - w.first_sent_at > self.config.max_age
             try:
@@ -136,6 +157,9 @@ class Notifier:
             except IntegrityError:
                 continue  # another notifier claimed this window first
             report.claimed += 1
+        if full:
+            self._full_scan_at = now
+        self._scanned_to = sent_before
 
     async def _plan_digests(self, now: datetime) -> None:
         conn = connections.get("default")
