@@ -96,7 +96,7 @@ export function App() {
           <button type="button" aria-current={view === "settings" ? "page" : undefined}
             onClick={() => navigate({ view: "settings" })}>Settings</button>
         </nav>
-        <span class="live" role="status">
+        <span class="live" role="status" data-live={canMessage ? live : "off"}>
           {canMessage && live === "reconnecting" ? "Reconnecting…" : ""}
         </span>
         <span class="who">
