@@ -3,7 +3,7 @@ import { ApiError, download, gql } from "./api";
 import { Composer } from "./composer";
 import { CONVERSATION, MARK_READ, MARK_UNREAD, MOVE, PRIORITY } from "./queries";
 import type { Attachment, Folder, Message, Viewer } from "./types";
-import { formatSize, formatTime, onLiveEvent, onResume, titleCase } from "./util";
+import { emitLiveEvent, formatSize, formatTime, onLiveEvent, onResume, titleCase } from "./util";
 
 interface Loaded {
   id: string;
@@ -126,7 +126,16 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
     const mark = () => {
       if (document.visibilityState !== "visible") return;
       gql(MARK_READ, { input: { conversationId: props.id, lastReadSeq: lastSeq } })
-        .then(() => setConv((c) => (c ? { ...c, unreadCount: 0 } : c)))
+        .then(() =>
+          // The inbox list and counts follow at once, whether or not an event comes back.
+          emitLiveEvent({
+            __typename: "ConversationRead",
+            cursor: "",
+            conversation: { id: props.id, unreadCount: 0 },
+            readerAccount: { id: props.viewer.account.id },
+            lastReadSeq: lastSeq,
+          }),
+        )
         .catch(() => {});
     };
     mark();
