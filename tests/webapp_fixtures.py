@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
 ]
 # Generous: two cores shared with the rest of the suite.
 TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @dataclass

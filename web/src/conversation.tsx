@@ -19,9 +19,18 @@ interface Loaded {
   };
 }
 
+/** Messages by seq; a scan verdict already known is never replaced by an older PENDING copy
+ * (the send's answer can arrive after the live AttachmentScanned event). */
 function merge(old: Message[], incoming: Message[]): Message[] {
   const bySeq = new Map(old.map((m) => [m.seq, m]));
-  for (const m of incoming) bySeq.set(m.seq, m);
+  for (const m of incoming) {
+    const known = new Map((bySeq.get(m.seq)?.attachments ?? []).map((a) => [a.id, a]));
+    const attachments = m.attachments.map((a) => {
+      const before = known.get(a.id);
+      return before && a.scanStatus === "PENDING" && before.scanStatus !== "PENDING" ? before : a;
+    });
+    bySeq.set(m.seq, { ...m, attachments });
+  }
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
