@@ -159,7 +159,16 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
       .then((d) => {
         const payload = Object.values(d)[0];
         if (payload.errors[0]) setError(payload.errors[0].message);
-        else if (payload.conversation) setConv((c) => (c ? { ...c, ...payload.conversation } : c));
+        else if (payload.conversation && conv) {
+          const next = { ...conv, ...payload.conversation };
+          setConv(next);
+          // The inbox list and counts follow at once (the event comes back too).
+          emitLiveEvent({
+            __typename: "ConversationUpdated",
+            cursor: "",
+            conversation: { id: next.id, unreadCount: next.unreadCount, folder: next.folder, priority: next.priority },
+          });
+        }
       })
       .catch((e: ApiError) => setError(e.message));
 
