@@ -89,28 +89,32 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
     };
   }, [query]);
 
-  // Live: every event may change order, counts or badges; refetch (coalesced).
-  const refresh = useRef<ReturnType<typeof setTimeout>>();
+  // Live: every event may change order, counts or badges; refetch (coalesced). The listener
+  // lives as long as the list; it calls the latest `load` (current tab and filters).
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
   useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const schedule = () => {
-      clearTimeout(refresh.current);
-      refresh.current = setTimeout(load, 150);
+      clearTimeout(timer);
+      timer = setTimeout(() => latestLoad.current(), 150);
     };
     const offEvent = onLiveEvent((event) => {
-      if (event.__typename === "MessageCreated" || event.__typename === "ConversationRead" ||
-          event.__typename === "ConversationUpdated") {
-        setItems((old) => old.map((c) => (c.id === event.conversation.id
-          ? { ...c, unreadCount: event.conversation.unreadCount } : c)));
-        schedule();
-      }
+      if (event.__typename === "AttachmentScanned") return;
+      setItems((old) =>
+        old.map((c) =>
+          c.id === event.conversation.id ? { ...c, unreadCount: event.conversation.unreadCount } : c,
+        ),
+      );
+      schedule();
     });
     const offResume = onResume(schedule);
     return () => {
       offEvent();
       offResume();
-      clearTimeout(refresh.current);
+      clearTimeout(timer);
     };
-  });
+  }, []);
 
   const tabKeys = (e: KeyboardEvent) => {
     const i = TABS.findIndex((t) => t.id === tab);
