@@ -11,7 +11,7 @@ import re
 import uuid
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
 
 from tests.clamd_fixtures import clamd_socket
 from tests.webapp_fixtures import (
@@ -117,17 +117,32 @@ def test_brand_and_partner_exchange_messages_live_with_unread_badges(
 def test_attachments_show_scan_status_and_download_only_when_clean(
     app_server: AppServer, browser: Browser, tmp_path: Path
 ) -> None:
-    brand, partner = brand_and_partner(browser, app_server)
+    brand = open_app(browser, app_server)
+    # The brand's page gets its scan verdicts only when the test says so: a 70-byte PNG is
+    # scanned faster than the send's answer comes back, and `Scanning` must be seen first.
+    held: list[tuple[WebSocketRoute, str | bytes]] = []
+    holding = [True]
+
+    def relay(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            if holding[0] and "AttachmentScanned" in str(message):
+                held.append((route, message))
+            else:
+                route.send(message)
+
+        server.on_message(to_page)
+
+    brand.page.route_web_socket(re.compile(r"/graphql$"), relay)
+    sign_in_as(brand, BRAND)
+    partner = open_app(browser, app_server)
+    sign_in_with_token(partner, app_server.users[PARTNER]["token"])
+    expect_live(brand.page)
+    expect_live(partner.page)
     open_conversation(brand.page, "Trail Blog")
     open_conversation(partner.page, "Acme Outdoor")
-    # Record every scan label the page shows, so a fast scan cannot hide `Scanning`.
-    brand.page.evaluate(
-        """() => { window.__scans = [];
-        new MutationObserver(() => document.querySelectorAll('.attachment').forEach(a => {
-          const entry = a.querySelector('.filename').textContent + ':' + a.querySelector('.scan').textContent;
-          if (!window.__scans.includes(entry)) window.__scans.push(entry);
-        })).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
-    )
+
     png = (CORPUS / "valid.png").read_bytes()
     picker = brand.page.get_by_label("Attach files", exact=True)
     picker.set_input_files([{"name": "logo.png", "mimeType": "image/png", "buffer": png}])
@@ -135,18 +150,22 @@ def test_attachments_show_scan_status_and_download_only_when_clean(
     brand.page.get_by_role("button", name="Send", exact=True).click()
 
     logo = messages(brand.page).get_by_role("listitem").filter(has_text="logo.png").last
+    expect(logo).to_contain_text("Scanning")
+    expect(logo.get_by_role("link")).to_have_count(0)
+    # The partner's page is not held back: the verdict arrives there live.
+    partner_logo = messages(partner.page).get_by_role("listitem").filter(has_text="logo.png").last
+    expect(partner_logo).to_contain_text("Clean")
+    expect(partner_logo.get_by_role("link", name="Download logo.png")).to_be_visible()
+    brand.page.screenshot(path=tmp_path / "scanning.png")
+    holding[0] = False
+    for route, message in held:
+        route.send(message)
     expect(logo).to_contain_text("Clean")
-    scans = brand.page.evaluate("window.__scans")
-    assert scans.index("logo.png:Scanning") < scans.index("logo.png:Clean"), scans
     with brand.page.expect_download() as download:
         logo.get_by_role("link", name="Download logo.png").click()
     saved = tmp_path / "logo.png"
     download.value.save_as(saved)
     assert saved.read_bytes() == png
-    # The partner's page got the verdict live too.
-    partner_logo = messages(partner.page).get_by_role("listitem").filter(has_text="logo.png").last
-    expect(partner_logo).to_contain_text("Clean")
-    expect(partner_logo.get_by_role("link", name="Download logo.png")).to_be_visible()
 
     # EICAR in a well-formed CSV: Infected, and no link on either side.
     picker.set_input_files(
