@@ -22,9 +22,10 @@ from gql.limits import BodyLimitMiddleware
 from gql.observability import RequestObservability
 from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
-from gql.schema import build_schema
+from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
 from gql.spa import spa_routes
+from gql.unsubscribe import unsubscribe
 from gql.view import LiaisonGraphQL, error_response
 
 log = logging.getLogger("liaison.app")
@@ -39,7 +40,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     rt = Runtime.build(settings)
-    graphql = LiaisonGraphQL(rt, schema=build_schema(settings))
+    schema = build_schema(settings)
+    graphql = LiaisonGraphQL(rt, schema=schema, persisted=persisted_queries(settings, schema))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,6 +49,8 @@ def create_app(settings: Settings) -> Starlette:
         await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
         await rt.hub.start()  # starts the bus
         await rt.scans.start()
+        if rt.notifications:
+            await rt.notifications.start()
         # What start-up made (schema, models, pools) lives as long as the process: keep it
         # out of every collection, whose pauses set the live inbox's p99.
         gc.freeze()
@@ -55,6 +59,8 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             rt.shutting_down.set()
             await rt.send_limits.close()
+            if rt.notifications:
+                await rt.notifications.stop()
             await rt.scans.stop()
             await rt.hub.stop()  # stops the bus
             await Tortoise.close_connections()
@@ -69,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/analytics/messaging.csv", messaging_csv, methods=["GET"]),
             Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),
             *spa_routes(settings),
+            Route("/notifications/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         ],
         middleware=[
             Middleware(RequestObservability),

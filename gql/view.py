@@ -6,17 +6,20 @@ import json
 import logging
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from gql.context import Context
+from gql.encoding import dumps
+from gql.persisted import PersistedQueries, PersistedQueryError
 from gql.runtime import Runtime
 from gql.ws import TransportWSHandler, authenticate
 from services.auth import load_viewer
@@ -57,7 +60,9 @@ async def _introspection_only(request: Request) -> bool:
 class LiaisonGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
 
-    def __init__(self, rt: Runtime, **kwargs: Any) -> None:
+    def __init__(
+        self, rt: Runtime, persisted: PersistedQueries | None = None, **kwargs: Any
+    ) -> None:
         settings = rt.settings
         super().__init__(
             kwargs.pop("schema"),
@@ -72,6 +77,7 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.rt = rt
+        self.persisted = persisted or PersistedQueries(None, enforce=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,6 +89,8 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 response = await self._handle_http(request)
             except HTTPException as error:
                 response = error_response(error.status_code, "BAD_REQUEST", error.reason)
+            except PersistedQueryError as error:
+                response = error_response(error.status, error.code, error.message, **error.headers)
             await response(scope, receive, send)
         finally:
             # Closes the uploads of a multipart request (their spooled temp files).
@@ -119,6 +127,32 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             viewer = None  # GraphiQL loads the schema before a token is pasted in
         request.state.viewer = viewer
         return await self.run(request)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's, with the query a persisted-query hash names (gql.persisted)."""
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            item.query = self.persisted.resolve(item.query, item.extensions)
+        return data
+
+    def encode_json(self, data: object) -> str:
+        return dumps(data).decode()  # websocket frames are text
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """Strawberry's, with the body encoded once, straight to bytes."""
+        response = Response(dumps(response_data), media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None

@@ -35,3 +35,30 @@ class EventKind(StrEnum):
     MESSAGE_CREATED = "MESSAGE_CREATED"
     ATTACHMENT_SCANNED = "ATTACHMENT_SCANNED"
     CONVERSATION_READ = "CONVERSATION_READ"
+    CONVERSATION_UPDATED = "CONVERSATION_UPDATED"
+
+
+class InboxFolder(StrEnum):
+    INBOX = "INBOX"
+    DONE = "DONE"
+    SPAM = "SPAM"
+
+
+class NotificationFrequency(StrEnum):
+    IMMEDIATE = "IMMEDIATE"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    OFF = "OFF"
+
+
+class NotificationKind(StrEnum):
+    CONVERSATION = "CONVERSATION"
+    DAILY_DIGEST = "DAILY_DIGEST"
+    WEEKLY_DIGEST = "WEEKLY_DIGEST"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
