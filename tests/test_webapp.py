@@ -347,3 +347,35 @@ def test_history_pages_upward_when_scrolled_to_the_top(
     assert [text.count(f"Page message {n:02d}") for n in range(1, 46)] == [1] * 45
     page.screenshot(path=tmp_path / "history.png")
     session.context.close()
+
+
+def test_notification_settings_are_saved_and_e_mail_links_open_the_conversation(
+    app_server: AppServer, browser: Browser, tmp_path: Path
+) -> None:
+    session = open_app(browser, app_server)
+    sign_in_as(session, PARTNER)
+    page = session.page
+    page.get_by_role("button", name="Settings", exact=True).click()
+    group = page.get_by_role("group", name="E-mail notifications")
+    expect(group.get_by_role("radio", name=re.compile(r"^Immediately"))).to_be_checked()
+    group.get_by_role("radio", name="Daily digest").check()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    page.screenshot(path=tmp_path / "settings.png")
+    frequency = app_server.graphql(PARTNER, "query { viewer { notificationFrequency } }", {})
+    assert frequency == {"viewer": {"notificationFrequency": "DAILY"}}
+    page.reload()
+    expect(page.get_by_role("radio", name="Daily digest")).to_be_checked()
+
+    # The link in a notification e-mail: LIAISON_APP_URL/conversations/<id>.
+    inbox = app_server.graphql(
+        PARTNER, "query { inbox { edges { node { id counterpart { name } } } } }", {}
+    )
+    acme = next(
+        e["node"]["id"]
+        for e in inbox["inbox"]["edges"]
+        if e["node"]["counterpart"]["name"] == "Acme Outdoor"
+    )
+    page.goto(f"{app_server.url}/app/conversations/{acme}")
+    expect(page.get_by_role("heading", name="Acme Outdoor", exact=True)).to_be_visible()
+    expect(messages(page)).not_to_be_empty()
+    session.context.close()
