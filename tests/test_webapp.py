@@ -7,11 +7,12 @@ the accessible names the app promises; screenshots land in each test's tmp dir.
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
+from playwright.sync_api import Browser, Locator, Page, Route, WebSocketRoute, expect
 
 from tests.clamd_fixtures import clamd_socket
 from tests.webapp_fixtures import (
@@ -378,4 +379,61 @@ def test_notification_settings_are_saved_and_e_mail_links_open_the_conversation(
     page.goto(f"{app_server.url}/app/conversations/{acme}")
     expect(page.get_by_role("heading", name="Acme Outdoor", exact=True)).to_be_visible()
     expect(messages(page)).not_to_be_empty()
+    session.context.close()
+
+
+def test_composer_drops_files_and_retries_a_lost_answer_without_sending_twice(
+    app_server: AppServer, browser: Browser, tmp_path: Path
+) -> None:
+    session = open_app(browser, app_server)
+    sign_in_as(session, BRAND)
+    page = session.page
+    open_conversation(page, "Trail Blog")
+
+    # Drag and drop onto the composer.
+    png = base64.b64encode((CORPUS / "valid.png").read_bytes()).decode()
+    dropped = page.evaluate_handle(
+        """(b64) => { const dt = new DataTransfer();
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        dt.items.add(new File([bytes], 'dropped.png', {type: 'image/png'})); return dt; }""",
+        png,
+    )
+    composer = page.get_by_role("form", name="Composer")
+    composer.dispatch_event("dragover", {"dataTransfer": dropped})
+    composer.dispatch_event("drop", {"dataTransfer": dropped})
+    expect(page.get_by_role("list", name="Files to send")).to_contain_text("dropped.png")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(
+        messages(page).get_by_role("listitem").filter(has_text="dropped.png").last
+    ).to_contain_text("Clean")
+
+    # The first answer to this send is lost after the server stored the message.
+    lost: list[str] = []
+
+    def lose_answer(route: Route) -> None:
+        if "sendMessage" in (route.request.post_data or "") and not lost:
+            route.fetch()  # reaches the server, which stores the message
+            lost.append(route.request.post_data or "")
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/graphql", lose_answer)
+    body = f"Sent once only {uuid.uuid4().hex[:8]}"
+    page.get_by_label("Message", exact=True).fill(body)
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="Not sent")).to_be_visible()
+    page.screenshot(path=tmp_path / "not-sent.png")
+    page.get_by_role("button", name="Retry", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_label("Message", exact=True)).to_have_value("")
+    expect(messages(page)).to_contain_text(body)
+    assert messages(page).inner_text().count(body) == 1
+    history = app_server.graphql(
+        BRAND,
+        "query($q: String!) { searchMessages(query: $q) { edges { node { id clientMessageId } } } }",
+        {"q": body.split()[-1]},
+    )
+    [hit] = history["searchMessages"]["edges"]
+    assert hit["node"]["clientMessageId"] and hit["node"]["clientMessageId"] in lost[0]
     session.context.close()
