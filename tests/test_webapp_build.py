@@ -13,6 +13,8 @@ import json
 import re
 from pathlib import Path
 
+from gql.schema import build_schema, persisted_queries
+from gql.settings import Settings
 from tests.factories import Api
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +74,21 @@ def test_the_build_names_no_external_url() -> None:
             re.findall(r"(?:https?:)?//[A-Za-z0-9.-]+\.[a-z]{2,}[^\s\"'`)]*", path.read_text())
         )
         assert {u for u in urls if u not in NAMESPACES} == set(), path
+
+
+def test_every_document_the_app_sends_is_valid_within_the_limits() -> None:
+    """The build's persisted query manifest holds every document of web/src/queries.ts; the
+    server's own start-up check (schema, depth, aliases, cost) must accept each of them, so a
+    schema change that breaks the app fails here. It is also the production allowlist."""
+    manifest = BUILT / "persisted-query-manifest.json"
+    settings = Settings(
+        database_url="sqlite://:memory:", env="production", persisted_queries=manifest
+    )
+    allowlist = persisted_queries(settings, build_schema(settings))
+    assert allowlist.enforce
+    names = {op["name"] for op in json.loads(manifest.read_text())["operations"]}
+    assert {"Inbox", "Conversation", "Send", "Live", "Search", "Move", "Partners"} <= names
+    assert len(allowlist.manifest) == len(names)
 
 
 async def test_app_routes_serve_the_shell_assets_and_deep_links(api: Api) -> None:
