@@ -162,7 +162,9 @@ def _variables_below_root(
     operation: OperationDefinitionNode, fragments: dict[str, Any]
 ) -> set[str]:
     collector = _VariableNames()
-    parts: list[Node] = [*(operation.directives or ()), *fragments.values()]
+    # graphql-core 3.3 keeps each fragment as `FragmentDetails(definition, signatures)`.
+    definitions = [getattr(f, "definition", f) for f in fragments.values()]
+    parts: list[Node] = [*(operation.directives or ()), *definitions]
     for selection in operation.selection_set.selections:
         if isinstance(selection, FieldNode):
             parts.extend(selection.directives or ())
