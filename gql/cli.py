@@ -138,7 +138,7 @@ def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from services.scanning import run_worker
 
-    asyncio.run(run_worker(settings, burst=args.burst))
+    asyncio.run(run_worker(settings, burst=args.burst, policy=settings.scan_policy))
     return 0
 
 

@@ -37,7 +37,7 @@ class Runtime:
             cursors=CursorCodec(settings.jwt_secret),
             blobs=blobs,
             bus=bus,
-            scans=make_scan_queue(settings, blobs, bus),
+            scans=make_scan_queue(settings, blobs, bus, policy=settings.scan_policy),
             hub=Hub(bus, queue_size=settings.subscriber_queue_size),
             send_limits=SendRateLimits(
                 make_rate_limiter(settings.redis_url),

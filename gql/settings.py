@@ -11,6 +11,8 @@ from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
 
+from services.scanning.policy import ScanPolicy
+
 DEFAULT_DATA_DIR = ".data"
 
 
@@ -101,6 +103,12 @@ class Settings:
     # A slow database answers SERVICE_UNAVAILABLE fast instead of queueing (services.pg_engine).
     db_statement_timeout_seconds: float = 15.0
     db_pool_timeout_seconds: float = 5.0
+    # Scan job timings (services.scanning.policy.ScanPolicy).
+    scan_retry_base_seconds: float = 1.0
+    scan_retry_cap_seconds: float = 60.0
+    scan_reclaim_idle_seconds: float = 15.0
+    scan_sweep_interval_seconds: float = 60.0
+    scan_sweep_age_seconds: float = 120.0
 
     @property
     def development(self) -> bool:
@@ -110,6 +118,17 @@ class Settings:
     def max_request_bytes(self) -> int:
         """Largest HTTP body accepted: every attachment at its limit plus room for the form."""
         return self.max_attachments * self.max_attachment_bytes + 1024 * 1024
+
+    @property
+    def scan_policy(self) -> ScanPolicy:
+        return ScanPolicy(
+            retry_base=self.scan_retry_base_seconds,
+            retry_cap=self.scan_retry_cap_seconds,
+            visibility_timeout=self.scan_reclaim_idle_seconds,
+            heartbeat=min(5.0, self.scan_reclaim_idle_seconds / 3),
+            sweep_interval=self.scan_sweep_interval_seconds,
+            sweep_age=self.scan_sweep_age_seconds,
+        )
 
     def tortoise_config(self) -> dict[str, Any]:
         return tortoise_config(
@@ -160,6 +179,11 @@ class Settings:
             else None,
             db_statement_timeout_seconds=_float(env, "LIAISON_DB_STATEMENT_TIMEOUT", 15.0),
             db_pool_timeout_seconds=_float(env, "LIAISON_DB_POOL_TIMEOUT", 5.0),
+            scan_retry_base_seconds=_float(env, "LIAISON_SCAN_RETRY_BASE", 1.0),
+            scan_retry_cap_seconds=_float(env, "LIAISON_SCAN_RETRY_CAP", 60.0),
+            scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
+            scan_sweep_interval_seconds=_float(env, "LIAISON_SCAN_SWEEP_INTERVAL", 60.0),
+            scan_sweep_age_seconds=_float(env, "LIAISON_SCAN_SWEEP_AGE", 120.0),
         )
 
 

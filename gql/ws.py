@@ -52,9 +52,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from gql.context import Context, Info
 from gql.encoding import dumps
 from gql.execution import LiaisonExecutor
+from gql.faults import WS_TRY_AGAIN_LATER
 from gql.persisted import PersistedQueryError
 from services.auth import Viewer, load_viewer
 from services.errors import Unauthenticated
+from services.faults import unavailable_dependency
 
 log = logging.getLogger("liaison.ws")
 
@@ -203,11 +205,31 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 payload["query"] = query
         await super().handle_subscribe(message)
 
+    async def send_message(self, message: Message) -> None:
+        # An operation that closed the socket (slow consumer, restart, outage) still gets its
+        # `complete` from Strawberry: there is nobody left to send it to.
+        websocket = self.context.request
+        if isinstance(websocket, WebSocket) and (
+            websocket.application_state is not WebSocketState.CONNECTED
+        ):
+            return
+        await super().send_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
         if isinstance(payload, dict) and not self.connection_init_received:
             self.context.extras[CONNECTION_PARAMS] = payload
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)
+        except Exception as error:
+            dependency = unavailable_dependency(error)
+            if dependency is None:
+                raise
+            # Authentication needs the database: tell the client to reconnect later (1013 is
+            # "try again later"; graphql-ws clients retry it and resume from their cursor).
+            log.warning("websocket refused: %s unavailable (%s)", dependency, error)
+            await self.websocket.close(WS_TRY_AGAIN_LATER, f"{dependency} unavailable; retry")
+            return
         if self.connection_acknowledged and self.view.keep_alive_interval:
             self._schedule_ping()
 

@@ -1,7 +1,14 @@
 """Tortoise models of Liaison; migrations live in `models.migrations`."""
 
 from models.accounts import Account, Role, User
-from models.enums import AccountKind, EventKind, PartnershipStatus, Permission, ScanStatus
+from models.enums import (
+    AccountKind,
+    EventKind,
+    InboxFolder,
+    PartnershipStatus,
+    Permission,
+    ScanStatus,
+)
 from models.messaging import Attachment, Conversation, Event, Message, Participant, Partnership
 
 __models__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "Conversation",
     "Event",
     "EventKind",
+    "InboxFolder",
     "Message",
     "Participant",
     "Partnership",

@@ -22,11 +22,13 @@ from models import (
     Attachment,
     Conversation,
     EventKind,
+    InboxFolder,
     Message,
     Participant,
     Partnership,
     PartnershipStatus,
     Permission,
+    search_index,
 )
 from services import events_log
 from services.accounts import terms_accepted
@@ -280,7 +282,15 @@ async def _do_send(
             await (
                 Participant.filter(conversation_id=conversation.id)
                 .using_db(conn)
-                .update(last_seq=seq, last_activity_at=now, archived=False)
+                .update(last_seq=seq, last_activity_at=now)
+            )
+            # A new message brings a DONE conversation back to the recipient's INBOX; SPAM
+            # stays SPAM; the sender's own folder is the sender's choice and stays.
+            await (
+                Participant.filter(conversation_id=conversation.id, folder=InboxFolder.DONE)
+                .exclude(account_id=viewer.account_id)
+                .using_db(conn)
+                .update(folder=InboxFolder.INBOX)
             )
             # Replying implies having read: the sender's side moves to its own message.
             await (
@@ -288,6 +298,7 @@ async def _do_send(
                 .using_db(conn)
                 .update(last_read_seq=seq)
             )
+            await search_index.index_message(conn, message.id, body, [f.filename for f in files])
             audience = await events_log.append(
                 conn,
                 EventKind.MESSAGE_CREATED,

@@ -39,6 +39,8 @@ MAX_DETAIL = 500
 class Scanner(Protocol):
     async def scan(self, path: Path) -> ScanVerdict: ...
 
+    async def ping(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Finished:
@@ -83,6 +85,14 @@ async def scan_attachment(
         verdict = await scanner.scan(path)
     except ScannerUnavailable as error:
         metrics.SCAN_JOBS.labels("RETRY").inc()
+        if not await scanner.ping():
+            # clamd itself is down: the file is not at fault, so this costs it no attempt
+            # (a long outage must not turn every upload FAILED). Retry soon, as a first failure.
+            log.warning("attachment %s: clamd unavailable, will retry: %s", row.id, error)
+            await Attachment.filter(id=row.id, scan_status=ScanStatus.PENDING).update(
+                scan_detail=f"clamd unavailable: {error}"[:MAX_DETAIL]
+            )
+            return Retry(1, str(error))
         return await _record_failure(row, str(error), notifier, max_attempts)
     metrics.SCAN_DURATION.observe(time.monotonic() - started)
     if isinstance(verdict, Clean):
