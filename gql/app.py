@@ -24,6 +24,7 @@ from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
 from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
+from gql.unsubscribe import unsubscribe
 from gql.view import LiaisonGraphQL, error_response
 
 log = logging.getLogger("liaison.app")
@@ -47,6 +48,8 @@ def create_app(settings: Settings) -> Starlette:
         await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
         await rt.hub.start()  # starts the bus
         await rt.scans.start()
+        if rt.notifications:
+            await rt.notifications.start()
         # What start-up made (schema, models, pools) lives as long as the process: keep it
         # out of every collection, whose pauses set the live inbox's p99.
         gc.freeze()
@@ -55,6 +58,8 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             rt.shutting_down.set()
             await rt.send_limits.close()
+            if rt.notifications:
+                await rt.notifications.stop()
             await rt.scans.stop()
             await rt.hub.stop()  # stops the bus
             await Tortoise.close_connections()
@@ -68,6 +73,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", make_metrics(settings)),
             Route("/analytics/messaging.csv", messaging_csv, methods=["GET"]),
             Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),
+            Route("/notifications/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         ],
         middleware=[
             Middleware(RequestObservability),

@@ -11,6 +11,7 @@ from services.blobs import BlobStore, LocalBlobStore
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
+from services.notifications import NotificationLoop, make_notifier
 from services.ratelimit import SendRateLimits, make_rate_limiter
 from services.scanning import make_scan_queue
 
@@ -24,6 +25,9 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
+    # Without Redis the serving process also sends notification e-mails; with Redis,
+    # `liaison worker` processes do.
+    notifications: NotificationLoop | None = None
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
     # as subscriptions may watch it and end (close websockets with gql.ws's 1012).
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
@@ -32,6 +36,7 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         blobs = LocalBlobStore(settings.data_dir / "blobs")
         bus = make_bus(settings.redis_url)
+        notifier = None if settings.redis_url else make_notifier(settings)
         return cls(
             settings=settings,
             cursors=CursorCodec(settings.jwt_secret),
@@ -45,4 +50,5 @@ class Runtime:
                 per_account=settings.rate_limit_account_per_minute,
                 upload_bytes=settings.rate_limit_upload_bytes_per_minute,
             ),
+            notifications=NotificationLoop(notifier) if notifier else None,
         )

@@ -41,6 +41,7 @@ from gql.types.inputs import (
     SendMessagePayload,
     SetConversationArchivedPayload,
     SetConversationPriorityPayload,
+    UpdateNotificationSettingsPayload,
 )
 from gql.types.search import MessageSearchConnection
 from gql.ws import OperationExecutor
@@ -111,6 +112,10 @@ class Mutation:
     )
     assign_role: AssignRolePayload = strawberry.mutation(
         resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+    update_notification_settings: UpdateNotificationSettingsPayload = strawberry.mutation(
+        resolver=mutations.update_notification_settings,
+        description="How the viewer hears of unread messages by e-mail.",
     )
 
 

@@ -30,6 +30,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _hour(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 0 <= value <= 23:
+        raise SettingsError(f"{name} must be an hour from 0 to 23, got {value}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -109,10 +116,21 @@ class Settings:
     scan_reclaim_idle_seconds: float = 15.0
     scan_sweep_interval_seconds: float = 60.0
     scan_sweep_age_seconds: float = 120.0
+    # E-mail notifications (docs/notifications.md).
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "Liaison <notifications@localhost>"
+    notify_delay_seconds: float = 300.0
+    digest_hour_utc: int = 8
+    app_url: str = ""
 
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def app_link_base(self) -> str:
+        """Where e-mails link to: LIAISON_APP_URL, else the web app under the public URL."""
+        return (self.app_url or f"{self.public_url}/app").rstrip("/")
 
     @property
     def max_request_bytes(self) -> int:
@@ -184,6 +202,11 @@ class Settings:
             scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
             scan_sweep_interval_seconds=_float(env, "LIAISON_SCAN_SWEEP_INTERVAL", 60.0),
             scan_sweep_age_seconds=_float(env, "LIAISON_SCAN_SWEEP_AGE", 120.0),
+            smtp_url=env.get("LIAISON_SMTP_URL") or None,
+            mail_from=env.get("LIAISON_MAIL_FROM") or "Liaison <notifications@localhost>",
+            notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),
+            digest_hour_utc=_hour(env, "LIAISON_DIGEST_HOUR_UTC", 8),
+            app_url=env.get("LIAISON_APP_URL", ""),
         )
 
 

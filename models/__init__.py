@@ -5,11 +5,15 @@ from models.enums import (
     AccountKind,
     EventKind,
     InboxFolder,
+    NotificationFrequency,
+    NotificationKind,
+    NotificationStatus,
     PartnershipStatus,
     Permission,
     ScanStatus,
 )
 from models.messaging import Attachment, Conversation, Event, Message, Participant, Partnership
+from models.notifications import Notification
 
 __models__ = [
     Account,
@@ -21,6 +25,7 @@ __models__ = [
     Message,
     Attachment,
     Event,
+    Notification,
 ]
 
 __all__ = [
@@ -32,6 +37,10 @@ __all__ = [
     "EventKind",
     "InboxFolder",
     "Message",
+    "Notification",
+    "NotificationFrequency",
+    "NotificationKind",
+    "NotificationStatus",
     "Participant",
     "Partnership",
     "PartnershipStatus",

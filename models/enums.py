@@ -42,3 +42,23 @@ class InboxFolder(StrEnum):
     INBOX = "INBOX"
     DONE = "DONE"
     SPAM = "SPAM"
+
+
+class NotificationFrequency(StrEnum):
+    IMMEDIATE = "IMMEDIATE"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    OFF = "OFF"
+
+
+class NotificationKind(StrEnum):
+    CONVERSATION = "CONVERSATION"
+    DAILY_DIGEST = "DAILY_DIGEST"
+    WEEKLY_DIGEST = "WEEKLY_DIGEST"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"

@@ -29,11 +29,14 @@ from gql.types.inputs import (
     SetConversationArchivedPayload,
     SetConversationPriorityInput,
     SetConversationPriorityPayload,
+    UpdateNotificationSettingsInput,
+    UpdateNotificationSettingsPayload,
 )
 from models import InboxFolder
 from services import accounts, conversations, sending, triage
 from services.attachments import Upload, stage_uploads
 from services.errors import DomainError, NotFound
+from services.notifications import preferences
 
 
 async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayload:
@@ -168,3 +171,10 @@ async def assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload:
     except DomainError as error:
         return AssignRolePayload(errors=[user_error(error)])
     return AssignRolePayload(user=User.from_row(row, info.context.viewer.account_id))
+
+
+async def update_notification_settings(
+    info: Info, input: UpdateNotificationSettingsInput
+) -> UpdateNotificationSettingsPayload:
+    frequency = await preferences.set_frequency(info.context.viewer, input.frequency)
+    return UpdateNotificationSettingsPayload(notification_frequency=frequency)

@@ -6,7 +6,7 @@ import strawberry
 
 from gql.context import Info
 from gql.permissions import requires
-from gql.types.enums import AccountKind, Permission
+from gql.types.enums import AccountKind, NotificationFrequency, Permission
 from models import Account as AccountRow
 from models import Permission as PermissionName
 from models import Role as RoleRow
@@ -116,6 +116,12 @@ class Viewer:
     @strawberry.field
     async def account(self, info: Info) -> Account:
         return await load_account(info, info.context.viewer.account_id)
+
+    @strawberry.field
+    async def notification_frequency(self, info: Info) -> NotificationFrequency:
+        row = await info.context.loaders.user.load(info.context.viewer.user_id)
+        assert row is not None
+        return row.notification_frequency
 
 
 async def load_account(info: Info, account_id: object) -> Account:

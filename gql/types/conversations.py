@@ -317,7 +317,7 @@ class Conversation:
 
 async def _load_user(info: Info, user_id: uuid.UUID) -> User | None:
     row = await info.context.loaders.user.load(user_id)
-    return None if row is None else User.from_row(row)
+    return None if row is None else User.from_row(row, info.context.viewer.account_id)
 
 
 async def _load_message(info: Info, message_id: uuid.UUID) -> Message | None:

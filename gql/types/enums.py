@@ -6,7 +6,14 @@ from enum import Enum
 
 import strawberry
 
-from models.enums import AccountKind, InboxFolder, PartnershipStatus, Permission, ScanStatus
+from models.enums import (
+    AccountKind,
+    InboxFolder,
+    NotificationFrequency,
+    PartnershipStatus,
+    Permission,
+    ScanStatus,
+)
 from services.inbox import AssigneeFilter
 
 # The stored enums are the GraphQL enums: registering them marks the classes themselves.
@@ -17,6 +24,7 @@ for _stored in (
     ScanStatus,
     InboxFolder,
     AssigneeFilter,
+    NotificationFrequency,
 ):
     strawberry.enum(_stored)
 
@@ -25,6 +33,7 @@ __all__ = [
     "AssigneeFilter",
     "ErrorCode",
     "InboxFolder",
+    "NotificationFrequency",
     "PartnershipStatus",
     "Permission",
     "ScanStatus",

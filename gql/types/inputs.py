@@ -7,7 +7,13 @@ from strawberry.file_uploads import Upload
 
 from gql.types.accounts import Account, Role, User
 from gql.types.conversations import Conversation, Message
-from gql.types.enums import AssigneeFilter, InboxFolder, PartnershipStatus, Permission
+from gql.types.enums import (
+    AssigneeFilter,
+    InboxFolder,
+    NotificationFrequency,
+    PartnershipStatus,
+    Permission,
+)
 from gql.types.errors import UserError
 
 
@@ -159,4 +165,18 @@ class AssignRoleInput:
 @strawberry.type
 class AssignRolePayload:
     user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdateNotificationSettingsInput:
+    frequency: NotificationFrequency = strawberry.field(
+        description="IMMEDIATE: one e-mail per conversation left unread for a while; DAILY, "
+        "WEEKLY (Mondays): a digest; OFF: none."
+    )
+
+
+@strawberry.type
+class UpdateNotificationSettingsPayload:
+    notification_frequency: NotificationFrequency | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

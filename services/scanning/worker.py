@@ -14,6 +14,8 @@ from tortoise import Tortoise
 
 from services.blobs import LocalBlobStore
 from services.bus import make_bus
+from services.notifications import NotificationLoop, make_notifier
+from services.notifications.service import NotificationSettings
 from services.scanner import ClamdScanner
 from services.scanning.local import InProcessScanQueue
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
@@ -38,12 +40,16 @@ class WorkerSettings(Protocol):
     def tortoise_config(self) -> dict[str, Any]: ...
 
 
+class FullWorkerSettings(WorkerSettings, NotificationSettings, Protocol):
+    """The worker also sends notification e-mails."""
+
+
 class NotConfigured(SystemExit):
     """The worker cannot run: clamd is not configured."""
 
 
 async def run_worker(
-    settings: WorkerSettings, *, burst: bool = False, policy: ScanPolicy = DEFAULT_POLICY
+    settings: FullWorkerSettings, *, burst: bool = False, policy: ScanPolicy = DEFAULT_POLICY
 ) -> None:
     if not settings.clamd:
         log.error("liaison worker: LIAISON_CLAMD is not set; start clamd (scripts/clamd.sh start)")
@@ -53,6 +59,10 @@ async def run_worker(
     await bus.start()
     blobs = LocalBlobStore(settings.data_dir / "blobs")
     scanner = ClamdScanner(settings.clamd, timeout=settings.scan_timeout_seconds)
+    notifier = make_notifier(settings)
+    notifications = NotificationLoop(notifier) if notifier else None
+    if notifications and not burst:
+        await notifications.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -86,7 +96,11 @@ async def run_worker(
             for future in done_or_stop:
                 future.cancel()
             await queue.stop()
+        if notifications and burst:
+            await notifications.notifier.tick()
     finally:
+        if notifications:
+            await notifications.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await bus.stop()
