@@ -25,6 +25,7 @@ from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
 from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
+from gql.spa import spa_routes
 from gql.unsubscribe import unsubscribe
 from gql.view import LiaisonGraphQL, error_response
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", make_metrics(settings)),
             Route("/analytics/messaging.csv", messaging_csv, methods=["GET"]),
             Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),
+            *spa_routes(settings),
             Route("/notifications/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         ],
         middleware=[

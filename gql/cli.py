@@ -75,6 +75,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.migrate:
         asyncio.run(migrate(settings))
     print(f"Liaison on http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    print(f"Web app on http://{args.host}:{args.port}/app/", file=sys.stderr)
     uvicorn.run(
         "gql.asgi:app",
         host=args.host,

@@ -49,8 +49,8 @@ def parse_query(raw: str) -> SearchQuery:
         raise InvalidInput(
             "INVALID_ARGUMENT", f"query has at most {MAX_QUERY_CHARS} characters.", ("query",)
         )
-    terms = [fold(m.group()) for m in words(raw)]
-    terms = [t for t in terms if t]
+    # Split again after folding: every term is letters and digits only, whatever folding did.
+    terms = [t.group() for m in words(raw) for t in WORD.finditer(fold(m.group()))]
     if not terms:
         raise InvalidInput("INVALID_ARGUMENT", "query has no word to search for.", ("query",))
     if len(terms) > MAX_QUERY_WORDS:
