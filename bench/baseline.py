@@ -27,7 +27,7 @@ VIEWER_SQL = """
 SELECT u.id, u.account_id, a.kind, r.permissions FROM users u
 JOIN accounts a ON a.id = u.account_id JOIN roles r ON r.id = u.role_id WHERE u.id = $1
 """
-INBOX_COUNT_SQL = "SELECT count(*) FROM participants WHERE account_id = $1 AND archived = false"
+INBOX_COUNT_SQL = "SELECT count(*) FROM participants WHERE account_id = $1 AND folder = 'INBOX'"
 INBOX_SQL = """
 SELECT p.conversation_id, p.last_seq - p.last_read_seq AS unread, ca.name, ps.status,
        m.body, m.sent_at
@@ -36,7 +36,7 @@ JOIN conversations c ON c.id = p.conversation_id
 JOIN partnerships ps ON ps.id = c.partnership_id
 JOIN accounts ca ON ca.id = p.counterpart_id
 LEFT JOIN messages m ON m.id = c.last_message_id
-WHERE p.account_id = $1 AND p.archived = false
+WHERE p.account_id = $1 AND p.folder = 'INBOX'
 ORDER BY p.last_activity_at DESC, p.conversation_id DESC
 LIMIT $2
 """
@@ -188,7 +188,8 @@ async def _insert(
         now,
     )
     await conn.execute(
-        "UPDATE participants SET last_seq = $2, last_activity_at = $3, archived = false,"
+        "UPDATE participants SET last_seq = $2, last_activity_at = $3,"
+        " folder = CASE WHEN folder = 'DONE' THEN 'INBOX' ELSE folder END,"
         " last_read_seq = CASE WHEN account_id = $4 THEN $2 ELSE last_read_seq END"
         " WHERE conversation_id = $1",
         conversation_id,

@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-VERSION = "3"
+VERSION = "4"  # 4: triage folders replaced `archived`; model defaults in COPY
 PARTNERSHIPS = 5_000
 CONVERSATIONS = 2_000
 MESSAGES = 100_000
@@ -185,9 +185,9 @@ async def reset(conn: asyncpg.Connection) -> None:
         )
         await conn.execute(
             "UPDATE participants p SET last_seq = s.last_seq, last_read_seq = s.last_read_seq,"
-            " archived = s.archived, last_activity_at = s.last_activity_at"
+            " folder = s.folder, last_activity_at = s.last_activity_at"
             " FROM bench_participants s WHERE p.id = s.id AND (p.last_seq <> s.last_seq"
-            " OR p.last_read_seq <> s.last_read_seq OR p.archived <> s.archived)"
+            " OR p.last_read_seq <> s.last_read_seq OR p.folder <> s.folder)"
         )
         await conn.execute("UPDATE accounts SET event_seq = 0 WHERE event_seq <> 0")
     await conn.execute("VACUUM ANALYZE messages, participants, conversations, events")
@@ -268,7 +268,7 @@ async def _build(conn: asyncpg.Connection) -> None:
         )
         await conn.execute(
             "CREATE TABLE bench_participants AS SELECT id, last_seq,"
-            " last_read_seq, archived, last_activity_at FROM participants"
+            " last_read_seq, folder, last_activity_at FROM participants"
         )
         await conn.execute(
             "INSERT INTO bench_dataset VALUES ('version', $1)"
@@ -323,8 +323,9 @@ async def _conversations(
         )
         unread = 0 if rnd.random() < 0.7 else min(count, rnd.randint(1, 5))
         archived = rnd.random() < 0.05
-        participants.append((cid, brand, partner, count, count - unread, archived, last_at))
-        participants.append((cid, partner, brand, count, rnd.randint(0, count), False, last_at))
+        folder = "DONE" if archived else "INBOX"  # archived is the DONE folder
+        participants.append((cid, brand, partner, count, count - unread, folder, last_at))
+        participants.append((cid, partner, brand, count, rnd.randint(0, count), "INBOX", last_at))
     await _copy(
         conn,
         "conversations",
@@ -336,8 +337,7 @@ async def _conversations(
         conn,
         "participants",
         participants,
-        "conversation_id account_id counterpart_id"
-        " last_seq last_read_seq archived last_activity_at",
+        "conversation_id account_id counterpart_id last_seq last_read_seq folder last_activity_at",
     )
     await _copy(
         conn,
@@ -347,10 +347,21 @@ async def _conversations(
     )
 
 
+# Columns the models fill with a default (Tortoise sets them, not the database): COPY must.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "users": {"notification_frequency": "IMMEDIATE"},
+    "participants": {"priority": False},
+}
+
+
 async def _copy(
     conn: asyncpg.Connection, table: str, rows: Sequence[tuple[Any, ...]], columns: str
 ) -> None:
-    await conn.copy_records_to_table(table, records=rows, columns=columns.split())
+    defaults = MODEL_DEFAULTS.get(table, {})
+    names = columns.split() + list(defaults)
+    if defaults:
+        rows = [(*row, *defaults.values()) for row in rows]
+    await conn.copy_records_to_table(table, records=rows, columns=names)
 
 
 async def ensure_database(admin_dsn: str, name: str) -> None:
