@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Generous: two cores shared with the rest of the suite.
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 30_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 

@@ -152,14 +152,18 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
     return () => document.removeEventListener("visibilitychange", mark);
   }, [conv?.unreadCount, lastSeq, props.id]);
 
-  const triage = (query: string, input: Record<string, unknown>) =>
+  /** Resolves true when the change was made. */
+  const triage = (query: string, input: Record<string, unknown>): Promise<boolean> =>
     gql<Record<string, { conversation: Partial<Loaded> | null; errors: { message: string }[] }>>(query, {
       input: { conversationId: props.id, ...input },
     })
       .then((d) => {
         const payload = Object.values(d)[0];
-        if (payload.errors[0]) setError(payload.errors[0].message);
-        else if (payload.conversation && conv) {
+        if (payload.errors[0]) {
+          setError(payload.errors[0].message);
+          return false;
+        }
+        if (payload.conversation && conv) {
           const next = { ...conv, ...payload.conversation };
           setConv(next);
           // The inbox list and counts follow at once (the event comes back too).
@@ -169,8 +173,12 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
             conversation: { id: next.id, unreadCount: next.unreadCount, folder: next.folder, priority: next.priority },
           });
         }
+        return true;
       })
-      .catch((e: ApiError) => setError(e.message));
+      .catch((e: ApiError) => {
+        setError(e.message);
+        return false;
+      });
 
   const mine = props.viewer.account.id;
   const lastOwn = [...messages].reverse().find((m) => m.senderAccount.id === mine);
@@ -197,7 +205,11 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
                 onClick={() => triage(PRIORITY, { priority: !conv.priority })}>
                 Priority
               </button>
-              <button type="button" onClick={() => triage(MARK_UNREAD, {})}>
+              <button
+                type="button"
+                // Left open, the conversation would be read again at once: back to the list.
+                onClick={() => void triage(MARK_UNREAD, {}).then((ok) => ok && props.onBack())}
+              >
                 Mark unread
               </button>
             </div>

@@ -53,7 +53,11 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
       .catch((e: Error) => mine === generation.current && setError(e.message))
       .finally(() => mine === generation.current && setLoading(false));
     gql<{ viewer: { inboxCounts: Counts } }>(COUNTS)
-      .then((d) => setCounts(d.viewer.inboxCounts))
+      .then((d) => {
+        setCounts(d.viewer.inboxCounts);
+        const unread = d.viewer.inboxCounts.unread;
+        document.title = unread ? `(${unread}) Liaison inbox` : "Liaison inbox";
+      })
       .catch(() => {});
   };
 
