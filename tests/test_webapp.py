@@ -232,8 +232,18 @@ def test_folder_tabs_move_a_conversation_and_show_counts(
     page.get_by_role("button", name="Priority", exact=True).click()
     expect(conversation_item(page, "Trail Blog")).to_have_count(0)
 
-    # Mark unread: back to the list, with the badge (left open it would be read again).
+    # Assignment within the brand's team, and the Assignee filter.
     page.get_by_role("tab", name=re.compile(r"^Inbox")).click()
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.get_by_text("Assigned to Cory Community")).to_be_visible()
+    page.get_by_label("Assignee").select_option("ME")
+    expect(page.get_by_role("list", name="Conversations").get_by_role("listitem")).to_have_count(1)
+    expect(conversation_item(page, "Trail Blog")).to_have_count(1)
+    page.get_by_role("button", name="Unassign").click()
+    expect(conversation_item(page, "Trail Blog")).to_have_count(0)
+    page.get_by_label("Assignee").select_option("")
+
+    # Mark unread: back to the list, with the badge (left open it would be read again).
     page.get_by_role("button", name="Mark unread").click()
     expect(page.get_by_role("heading", name="Trail Blog", exact=True)).to_have_count(0)
     expect(conversation_item(page, "Trail Blog").get_by_role("img", name=UNREAD)).to_be_visible()

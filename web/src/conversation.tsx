@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError, download, gql } from "./api";
 import { Composer } from "./composer";
-import { CONVERSATION, MARK_READ, MARK_UNREAD, MOVE, PRIORITY } from "./queries";
+import { ASSIGN, CONVERSATION, MARK_READ, MARK_UNREAD, MOVE, PRIORITY } from "./queries";
 import type { Attachment, Folder, Message, Viewer } from "./types";
 import { emitLiveEvent, formatSize, formatTime, onLiveEvent, onResume, titleCase } from "./util";
 
@@ -11,6 +11,7 @@ interface Loaded {
   lastReadSeq: number;
   folder: Folder;
   priority: boolean;
+  assignee: { id: string; name: string } | null;
   counterpart: { id: string; name: string };
   partnership: { status: string };
   messages: {
@@ -170,7 +171,13 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
           emitLiveEvent({
             __typename: "ConversationUpdated",
             cursor: "",
-            conversation: { id: next.id, unreadCount: next.unreadCount, folder: next.folder, priority: next.priority },
+            conversation: {
+              id: next.id,
+              unreadCount: next.unreadCount,
+              folder: next.folder,
+              priority: next.priority,
+              assignee: next.assignee,
+            },
           });
         }
         return true;
@@ -193,6 +200,7 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
         {conv && (
           <>
             <span class="muted">{titleCase(conv.partnership.status)}</span>
+            {conv.assignee && <span class="muted">Assigned to {conv.assignee.name}</span>}
             <div class="actions" role="group" aria-label="Triage">
               {(["INBOX", "DONE", "SPAM"] as Folder[])
                 .filter((f) => f !== conv.folder)
@@ -205,6 +213,15 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
                 onClick={() => triage(PRIORITY, { priority: !conv.priority })}>
                 Priority
               </button>
+              {conv.assignee?.id === props.viewer.user.id ? (
+                <button type="button" onClick={() => triage(ASSIGN, { assigneeId: null })}>
+                  Unassign
+                </button>
+              ) : (
+                <button type="button" onClick={() => triage(ASSIGN, { assigneeId: props.viewer.user.id })}>
+                  Assign to me
+                </button>
+              )}
               <button
                 type="button"
                 // Left open, the conversation would be read again at once: back to the list.
