@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from gql.settings import Settings
 from services.attachments import ScanService
 from services.blobs import BlobStore, LocalBlobStore
+from services.bulk import BulkPolicy, InProcessBulkQueue, RedisBulkQueue, make_bulk_queue
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
@@ -24,6 +25,7 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
+    bulk: InProcessBulkQueue | RedisBulkQueue
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
     # as subscriptions may watch it and end (close websockets with gql.ws's 1012).
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
@@ -44,5 +46,8 @@ class Runtime:
                 per_user=settings.rate_limit_user_per_minute,
                 per_account=settings.rate_limit_account_per_minute,
                 upload_bytes=settings.rate_limit_upload_bytes_per_minute,
+            ),
+            bulk=make_bulk_queue(
+                settings.redis_url, bus, BulkPolicy(lease_seconds=settings.bulk_lease_seconds)
             ),
         )

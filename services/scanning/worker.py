@@ -4,6 +4,7 @@ left PENDING) against clamd, until stopped or, with ``burst``, until nothing is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 from tortoise import Tortoise
 
 from services.blobs import LocalBlobStore
+from services.bulk.jobs import BulkPolicy, BulkWorker
 from services.bus import make_bus
 from services.scanner import ClamdScanner
 from services.scanning.local import InProcessScanQueue
@@ -35,6 +37,8 @@ class WorkerSettings(Protocol):
     def scan_max_attempts(self) -> int: ...
     @property
     def scan_timeout_seconds(self) -> float: ...
+    @property
+    def bulk_lease_seconds(self) -> float: ...
     def tortoise_config(self) -> dict[str, Any]: ...
 
 
@@ -51,6 +55,11 @@ async def run_worker(
     await Tortoise.init(config=settings.tortoise_config())
     bus = make_bus(settings.redis_url)
     await bus.start()
+    # Bulk sends (services.bulk) run here too, beside the scans, until the worker stops.
+    bulk = BulkWorker(
+        settings.redis_url, bus, BulkPolicy(lease_seconds=settings.bulk_lease_seconds)
+    )
+    bulk_task = asyncio.create_task(bulk.run(), name="liaison-bulk-worker")
     blobs = LocalBlobStore(settings.data_dir / "blobs")
     scanner = ClamdScanner(settings.clamd, timeout=settings.scan_timeout_seconds)
     stop = asyncio.Event()
@@ -87,6 +96,9 @@ async def run_worker(
                 future.cancel()
             await queue.stop()
     finally:
+        bulk.stop()
+        with contextlib.suppress(Exception):
+            await bulk_task
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await bus.stop()
