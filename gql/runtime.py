@@ -48,6 +48,10 @@ class Runtime:
                 upload_bytes=settings.rate_limit_upload_bytes_per_minute,
             ),
             bulk=make_bulk_queue(
-                settings.redis_url, bus, BulkPolicy(lease_seconds=settings.bulk_lease_seconds)
+                settings.redis_url,
+                bus,
+                BulkPolicy(
+                    lease_seconds=settings.bulk_lease_seconds, chunk_size=settings.bulk_chunk_size
+                ),
             ),
         )

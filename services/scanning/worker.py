@@ -39,6 +39,8 @@ class WorkerSettings(Protocol):
     def scan_timeout_seconds(self) -> float: ...
     @property
     def bulk_lease_seconds(self) -> float: ...
+    @property
+    def bulk_chunk_size(self) -> int: ...
     def tortoise_config(self) -> dict[str, Any]: ...
 
 
@@ -57,7 +59,9 @@ async def run_worker(
     await bus.start()
     # Bulk sends (services.bulk) run here too, beside the scans, until the worker stops.
     bulk = BulkWorker(
-        settings.redis_url, bus, BulkPolicy(lease_seconds=settings.bulk_lease_seconds)
+        settings.redis_url,
+        bus,
+        BulkPolicy(lease_seconds=settings.bulk_lease_seconds, chunk_size=settings.bulk_chunk_size),
     )
     bulk_task = asyncio.create_task(bulk.run(), name="liaison-bulk-worker")
     blobs = LocalBlobStore(settings.data_dir / "blobs")
