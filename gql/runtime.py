@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from gql.settings import Settings
 from services.attachments import ScanService
-from services.blobs import BlobStore, LocalBlobStore
+from services.blobs import BlobStore, make_blob_store
 from services.bulk import BulkPolicy, InProcessBulkQueue, RedisBulkQueue, make_bulk_queue
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
+from services.notifications import NotificationLoop, make_notifier
 from services.ratelimit import SendRateLimits, make_rate_limiter
 from services.scanning import make_scan_queue
 
@@ -26,20 +27,24 @@ class Runtime:
     hub: Hub
     send_limits: SendRateLimits
     bulk: InProcessBulkQueue | RedisBulkQueue
+    # Without Redis the serving process also sends notification e-mails; with Redis,
+    # `liaison worker` processes do.
+    notifications: NotificationLoop | None = None
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
     # as subscriptions may watch it and end (close websockets with gql.ws's 1012).
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        blobs = LocalBlobStore(settings.data_dir / "blobs")
+        blobs = make_blob_store(settings.blob_url, settings.data_dir)
         bus = make_bus(settings.redis_url)
+        notifier = None if settings.redis_url else make_notifier(settings)
         return cls(
             settings=settings,
             cursors=CursorCodec(settings.jwt_secret),
             blobs=blobs,
             bus=bus,
-            scans=make_scan_queue(settings, blobs, bus),
+            scans=make_scan_queue(settings, blobs, bus, policy=settings.scan_policy),
             hub=Hub(bus, queue_size=settings.subscriber_queue_size),
             send_limits=SendRateLimits(
                 make_rate_limiter(settings.redis_url),
@@ -54,4 +59,5 @@ class Runtime:
                     lease_seconds=settings.bulk_lease_seconds, chunk_size=settings.bulk_chunk_size
                 ),
             ),
+            notifications=NotificationLoop(notifier) if notifier else None,
         )

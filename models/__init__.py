@@ -7,11 +7,16 @@ from models.enums import (
     BulkOutcome,
     BulkSendStatus,
     EventKind,
+    InboxFolder,
+    NotificationFrequency,
+    NotificationKind,
+    NotificationStatus,
     PartnershipStatus,
     Permission,
     ScanStatus,
 )
 from models.messaging import Attachment, Conversation, Event, Message, Participant, Partnership
+from models.notifications import Notification
 
 __models__ = [
     Account,
@@ -26,6 +31,7 @@ __models__ = [
     MessageTemplate,
     BulkSend,
     BulkRecipient,
+    Notification,
 ]
 
 __all__ = [
@@ -39,8 +45,13 @@ __all__ = [
     "Conversation",
     "Event",
     "EventKind",
+    "InboxFolder",
     "Message",
     "MessageTemplate",
+    "Notification",
+    "NotificationFrequency",
+    "NotificationKind",
+    "NotificationStatus",
     "Participant",
     "Partnership",
     "PartnershipStatus",

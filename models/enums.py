@@ -36,6 +36,7 @@ class EventKind(StrEnum):
     MESSAGE_CREATED = "MESSAGE_CREATED"
     ATTACHMENT_SCANNED = "ATTACHMENT_SCANNED"
     CONVERSATION_READ = "CONVERSATION_READ"
+    CONVERSATION_UPDATED = "CONVERSATION_UPDATED"
     BULK_SEND_PROGRESS = "BULK_SEND_PROGRESS"
 
 
@@ -47,6 +48,32 @@ class BulkSendStatus(StrEnum):
 
 
 class BulkOutcome(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
+
+
+class InboxFolder(StrEnum):
+    INBOX = "INBOX"
+    DONE = "DONE"
+    SPAM = "SPAM"
+
+
+class NotificationFrequency(StrEnum):
+    IMMEDIATE = "IMMEDIATE"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    OFF = "OFF"
+
+
+class NotificationKind(StrEnum):
+    CONVERSATION = "CONVERSATION"
+    DAILY_DIGEST = "DAILY_DIGEST"
+    WEEKLY_DIGEST = "WEEKLY_DIGEST"
+
+
+class NotificationStatus(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     SKIPPED = "SKIPPED"

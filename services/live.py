@@ -64,6 +64,7 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
     account_ids |= {r.reader_account_id for r in records if r.reader_account_id is not None}
     account_ids.add(account_id)
     user_ids = {m.sender_user_id for m in messages.values()}  # type: ignore[attr-defined]
+    user_ids |= {p.assignee_id for p in participants.values() if p.assignee_id}  # type: ignore[attr-defined]
     bulk_ids = [r.bulk_send_id for r in records if r.bulk_send_id is not None]
     bulk_sends = (
         {b.id: b for b in await BulkSend.filter(id__in=bulk_ids, account_id=account_id)}

@@ -30,7 +30,7 @@ async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:
     if user_id is None:
         return None
     row = await info.context.loaders.user.load(user_id)
-    return User.from_row(row) if row is not None else None
+    return User.from_row(row, info.context.viewer.account_id) if row is not None else None
 
 
 @strawberry.type

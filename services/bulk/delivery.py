@@ -10,8 +10,8 @@ Each chunk is one transaction that:
    makes the recipient ``SKIPPED`` with the error code as its reason;
 3. writes what a single send writes for each of the others — the conversation and its two
    participants on first contact, the message with the next ``seq``, the conversation's and
-   both sides' positions, and a ``MESSAGE_CREATED`` event for each side — in a few batched
-   statements, and marks them ``SENT``.
+   both sides' positions (and folder), the search index rows, and a ``MESSAGE_CREATED``
+   event for each side — in a few batched statements, and marks them ``SENT``.
 
 Partnerships are locked like a single send locks its own (sorted, before the accounts'
 event counters), so single sends in the same conversations interleave safely. The database
@@ -43,13 +43,14 @@ from models import (
     Participant,
     Partnership,
     Permission,
+    search_index,
 )
 from services import events_log
 from services.accounts import terms_accepted
 from services.auth import load_viewer_by_user
 from services.errors import DomainError, PermissionDenied, Unauthenticated
 from services.sending import check_body, check_may_send
-from services.sql import execute_many, is_sqlite
+from services.sql import execute_many
 from services.templates import TokenValues, check_template, render
 
 
@@ -280,6 +281,9 @@ async def _write(
         ],
         using_db=conn,
     )
+    await search_index.index_messages(
+        conn, [(p.message_id, search_index.document(p.body), False) for p in plans]
+    )
     if not existing:
         return
     await execute_many(
@@ -288,13 +292,14 @@ async def _write(
         " WHERE id = $1",
         [(p.conversation.id, p.seq, p.message_id, now) for p in existing],  # type: ignore[union-attr]
     )
-    # What a single send does to both sides: the new position, the activity, out of the
-    # archive; the sender's side has read up to its own message.
-    false = 0 if is_sqlite(conn) else False
+    # What a single send does to both sides: the new position and activity; the sender's
+    # side has read up to its own message; the recipient's DONE goes back to INBOX (SPAM
+    # stays SPAM).
     await execute_many(
         conn,
-        "UPDATE participants SET last_seq = $2, last_activity_at = $3, archived = $4,"
-        " last_read_seq = CASE WHEN account_id = $5 THEN $2 ELSE last_read_seq END"
+        "UPDATE participants SET last_seq = $2, last_activity_at = $3,"
+        " last_read_seq = CASE WHEN account_id = $4 THEN $2 ELSE last_read_seq END,"
+        " folder = CASE WHEN account_id <> $4 AND folder = 'DONE' THEN 'INBOX' ELSE folder END"
         " WHERE conversation_id = $1",
-        [(p.conversation.id, p.seq, now, false, brand_id) for p in existing],  # type: ignore[union-attr]
+        [(p.conversation.id, p.seq, now, brand_id) for p in existing],  # type: ignore[union-attr]
     )

@@ -45,7 +45,7 @@ async def revoke_bulk_messaging(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("liaison", "0001_initial")]
+    dependencies = [("liaison", "0005_notifications")]
 
     initial = False
 
@@ -233,7 +233,7 @@ class Migration(migrations.Migration):
             model_name="Event",
             name="kind",
             field=fields.CharEnumField(
-                description="MESSAGE_CREATED: MESSAGE_CREATED\nATTACHMENT_SCANNED: ATTACHMENT_SCANNED\nCONVERSATION_READ: CONVERSATION_READ\nBULK_SEND_PROGRESS: BULK_SEND_PROGRESS",
+                description="MESSAGE_CREATED: MESSAGE_CREATED\nATTACHMENT_SCANNED: ATTACHMENT_SCANNED\nCONVERSATION_READ: CONVERSATION_READ\nCONVERSATION_UPDATED: CONVERSATION_UPDATED\nBULK_SEND_PROGRESS: BULK_SEND_PROGRESS",
                 enum_type=EventKind,
                 max_length=32,
             ),
