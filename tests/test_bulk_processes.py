@@ -128,8 +128,8 @@ async def make_brand(db: asyncpg.Connection, partners: int) -> uuid.UUID:
         brand,
     )
     await db.execute(
-        "INSERT INTO users (id, account_id, role_id, email, name, created_at) VALUES"
-        " ($1, $2, $3, $4, 'Sender', now())",
+        "INSERT INTO users (id, account_id, role_id, email, name, created_at,"
+        " notification_frequency) VALUES ($1, $2, $3, $4, 'Sender', now(), 'IMMEDIATE')",
         user,
         brand,
         role,
