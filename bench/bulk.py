@@ -16,8 +16,9 @@ worker` (clamd from `scripts/clamd.sh start`), all on 127.0.0.1. Three brands wi
    first message (conversations, participants, messages, events, the accounts' event
    counters), written by hand with asyncpg `executemany`, one transaction per chunk of the
    same size as the bulk path's (`LIAISON_BULK_CHUNK_SIZE`, 250).
-3. **sequential sendMessage**: `--sequential` (default: `--recipients`) HTTP `sendMessage`
-   calls, one after the other, to brand 3's partners.
+3. **sequential sendMessage**: `--sequential` (default 500) HTTP `sendMessage` calls, one
+   after the other, each to another partner of brand 3 (a rate per call: 5,000 calls take
+   minutes on a busy 2-core machine and give the same rate).
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ async def make_brand(db: asyncpg.Connection, name: str, partners: int) -> dict[s
     brand, role, user = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await db.execute(
         "INSERT INTO accounts (id, name, name_folded, kind, terms_version_accepted, event_seq,"
-        " created_at) VALUES ($1, $2, lower($2), 'BRAND', 1, 0, now())",
+        " created_at) VALUES ($1, $2, $3, 'BRAND', 1, 0, now())",
         brand,
         name,
+        name.casefold(),
     )
     await db.execute(
         "INSERT INTO roles (id, account_id, name, built_in, permissions, created_at)"
@@ -96,8 +98,11 @@ async def make_brand(db: asyncpg.Connection, name: str, partners: int) -> dict[s
     ids = [uuid.uuid4() for _ in range(partners)]
     await db.executemany(
         "INSERT INTO accounts (id, name, name_folded, kind, terms_version_accepted, event_seq,"
-        " created_at) VALUES ($1, $2, lower($2), 'PARTNER', 1, 0, now())",
-        [(p, f"{name} partner {n:05}") for n, p in enumerate(ids)],
+        " created_at) VALUES ($1, $2, $3, 'PARTNER', 1, 0, now())",
+        [
+            (p, f"{name} partner {n:05}", f"{name} partner {n:05}".casefold())
+            for n, p in enumerate(ids)
+        ],
     )
     partnerships = [uuid.uuid4() for _ in ids]
     await db.executemany(
@@ -285,9 +290,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=5000)
     parser.add_argument("--sockets", type=int, default=300)
-    parser.add_argument("--sequential", type=int, default=None)
+    parser.add_argument("--sequential", type=int, default=500, help="sendMessage calls")
     args = parser.parse_args()
-    sequential_count = args.sequential or args.recipients
+    sequential_count = args.sequential
     name = f"liaison_bench_bulk_{os.getpid()}"
     admin = await asyncpg.connect(PG)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -322,7 +327,11 @@ async def main() -> None:
             subprocess.run, [LIAISON, "migrate"], env={**os.environ, **env}, cwd=ROOT, check=True
         )
         db = await asyncpg.connect(url)
-        brands = [await make_brand(db, f"Brand {n}", args.recipients) for n in (1, 2, 3)]
+        brands = [
+            await make_brand(db, "Brand 1", args.recipients),
+            await make_brand(db, "Brand 2", args.recipients),
+            await make_brand(db, "Brand 3", sequential_count),
+        ]
         watchers = await partner_users(db, brands[0]["partners"][: args.sockets])
         processes.append(spawn(["serve", "--port", str(port)], env, run_dir / "serve.log"))
         processes.append(spawn(["worker"], env, run_dir / "worker.log"))
@@ -332,12 +341,14 @@ async def main() -> None:
         await asyncio.sleep(1)
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
             bulk_seconds = await bulk_run(db, client, brands[0])
+            print(f"bulk: {args.recipients / bulk_seconds:.0f} messages/s", file=sys.stderr)
             deadline = time.monotonic() + 30
             while sum(len(s.lags) for s in sockets) < len(sockets):
                 if time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.05)
             insert_seconds = await batched_insert(db, brands[1])
+            print(f"insert: {args.recipients / insert_seconds:.0f} messages/s", file=sys.stderr)
             sequential_seconds = await sequential(client, brands[2], sequential_count)
         lags = [lag for s in sockets for lag in s.lags]
         bulk_rate = args.recipients / bulk_seconds

@@ -11,12 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import Account, Event, EventKind
-from services.sql import fetch, is_sqlite
+from services.sql import execute_many, fetch, is_sqlite
 
 
 class Notifier(Protocol):
@@ -99,20 +100,20 @@ async def append_many(conn: BaseDBAsyncClient, events: Sequence[NewEvent]) -> li
     last: dict[uuid.UUID, int] = {}
     if is_sqlite(conn):
         for account_id in audience:
-            rows = await fetch(
+            bumped = await fetch(
                 conn,
                 "UPDATE accounts SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
                 account_id,
                 counts[account_id],
             )
-            last[account_id] = int(rows[0]["event_seq"])
+            last[account_id] = int(bumped[0]["event_seq"])
     elif audience:
         await fetch(
             conn,
             "SELECT id FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
             audience,
         )
-        rows = await fetch(
+        bumped = await fetch(
             conn,
             "UPDATE accounts a SET event_seq = a.event_seq + v.n FROM"
             " (SELECT unnest($1::uuid[]) AS id, unnest($2::bigint[]) AS n) v"
@@ -120,22 +121,23 @@ async def append_many(conn: BaseDBAsyncClient, events: Sequence[NewEvent]) -> li
             audience,
             [counts[a] for a in audience],
         )
-        last = {uuid.UUID(str(r["id"])): int(r["event_seq"]) for r in rows}
+        last = {uuid.UUID(str(r["id"])): int(r["event_seq"]) for r in bumped}
     next_seq = {a: last[a] - counts[a] + 1 for a in audience}
-    created = []
+    now = datetime.now(UTC)
+    rows = []
     for event in events:
         seq = next_seq[event.account_id]
         next_seq[event.account_id] = seq + 1
-        created.append(
-            Event(
-                account_id=event.account_id,
-                seq=seq,
-                kind=event.kind,
-                conversation_id=event.conversation_id,
-                message_id=event.message_id,
-            )
+        rows.append(
+            (event.account_id, seq, event.kind.value, event.conversation_id, event.message_id, now)
         )
-    await Event.bulk_create(created, using_db=conn)
+    # Plain rows, not model instances: thousands per bulk chunk.
+    await execute_many(
+        conn,
+        "INSERT INTO events (account_id, seq, kind, conversation_id, message_id, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        rows,
+    )
     return audience
 
 

@@ -24,7 +24,16 @@ import pytest
 from services.auth import issue_token
 from tests.clamd_fixtures import clamd_socket
 from tests.conftest import JWT_SECRET, PG_ADMIN_URL, _psql
-from tests.realtime_fixtures import LIAISON, ROOT, RedisServer, Server, server_env, start_server
+from tests.realtime_fixtures import (
+    LIAISON,
+    ROOT,
+    GqlWs,
+    RedisServer,
+    Server,
+    bearer,
+    server_env,
+    start_server,
+)
 
 __all__ = ["clamd_socket"]
 RECIPIENTS = 2_000
@@ -32,6 +41,9 @@ SEND_BULK = """
 mutation($input: SendBulkMessageInput!) {
   sendBulkMessage(input: $input) { bulkSend { id total } errors { code } }
 }"""
+PROGRESS = """
+subscription { inboxEvents { __typename ... on BulkSendProgress { bulkSend { id status sent } } } }
+"""
 CANCEL = """
 mutation($id: ID!) { cancelBulkSend(input: {id: $id}) { bulkSend { status } errors { code } } }"""
 
@@ -275,15 +287,23 @@ async def test_cancel_mid_run_keeps_what_was_sent_and_skips_the_rest(
 ) -> None:
     user = await make_brand(db, RECIPIENTS)
     worker = start_worker(env, tmp_path / "worker.log")
+    progress: list[dict[str, Any]] = []
     try:
-        bulk = await create_bulk(server, user)
-        await wait_for(lambda: _more_than(db, bulk, 100), 60, "the worker to send")
-        data = await post(server, user, CANCEL, {"id": str(bulk)})
-        assert data["cancelBulkSend"] == {"bulkSend": {"status": "CANCELLED"}, "errors": []}
-        at_cancel = await sent(db, bulk)
-        await asyncio.sleep(1.5)  # what the worker does after this must not send anything
+        async with GqlWs.connect(server.ws_url, bearer(user)) as ws:
+            await ws.subscribe(query=PROGRESS)
+            reader = asyncio.create_task(_collect_progress(ws, progress))
+            bulk = await create_bulk(server, user)
+            await wait_for(lambda: _more_than(db, bulk, 100), 60, "the worker to send")
+            data = await post(server, user, CANCEL, {"id": str(bulk)})
+            assert data["cancelBulkSend"] == {"bulkSend": {"status": "CANCELLED"}, "errors": []}
+            at_cancel = await sent(db, bulk)
+            await asyncio.sleep(1.5)  # what the worker does after this must not send anything
+            await asyncio.wait_for(reader, 30)
     finally:
         stop(worker)
+    # Live progress reached the brand's websocket while it ran, and once when it ended.
+    assert any(p["status"] == "RUNNING" for p in progress), progress
+    assert progress[-1] == {"id": str(bulk), "status": "CANCELLED", "sent": at_cancel}
     assert await sent(db, bulk) == at_cancel < RECIPIENTS
     outcomes = await assert_exactly_once(db, bulk)
     assert outcomes == {"SENT": at_cancel, "SKIPPED": RECIPIENTS - at_cancel}
@@ -294,6 +314,17 @@ async def test_cancel_mid_run_keeps_what_was_sent_and_skips_the_rest(
     )
     assert [r["reason"] for r in reasons] == ["CANCELLED"]
     assert await status(db, bulk) == "CANCELLED"
+
+
+async def _collect_progress(ws: GqlWs, into: list[dict[str, Any]]) -> None:
+    """BulkSendProgress events (the brand's MessageCreated are skipped) until one says the
+    bulk send ended."""
+    while True:
+        (event,) = await ws.events(1, within=60)
+        if event["__typename"] == "BulkSendProgress":
+            into.append(event["bulkSend"])
+            if event["bulkSend"]["status"] in ("DONE", "CANCELLED"):
+                return
 
 
 async def _more_than(db: asyncpg.Connection, bulk: uuid.UUID, count: int) -> bool:

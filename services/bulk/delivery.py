@@ -39,7 +39,6 @@ from models import (
     BulkSendStatus,
     Conversation,
     EventKind,
-    Message,
     Participant,
     Partnership,
     Permission,
@@ -134,7 +133,7 @@ async def _finish(conn: BaseDBAsyncClient, bulk: BulkSend) -> ChunkResult:
     return ChunkResult(finished=True, audience=audience)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Plan:
     recipient: BulkRecipient
     partnership: Partnership
@@ -233,6 +232,7 @@ async def _write(
         return
     brand_id: uuid.UUID = bulk.account_id  # type: ignore[attr-defined]
     fresh = [p for p in plans if p.conversation is None]
+    existing = [p for p in plans if p.conversation is not None]
     for plan in fresh:
         plan.conversation = Conversation(
             id=uuid.uuid4(),
@@ -261,25 +261,28 @@ async def _write(
                     )
                 )
         await Participant.bulk_create(participants, using_db=conn)
-    existing = [p for p in plans if p.conversation is not None and p not in fresh]
     for plan in existing:
         plan.seq = plan.conversation.last_seq + 1  # type: ignore[union-attr]
-    await Message.bulk_create(
+    # Plain rows, not model instances: a chunk writes hundreds.
+    await execute_many(
+        conn,
+        "INSERT INTO messages (id, conversation_id, seq, body, sender_user_id,"
+        " sender_account_id, request_digest, sent_at, bulk_send_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         [
-            Message(
-                id=p.message_id,
-                conversation_id=p.conversation.id,  # type: ignore[union-attr]
-                seq=p.seq,
-                body=p.body,
-                sender_user_id=bulk.created_by_id,  # type: ignore[attr-defined]
-                sender_account_id=brand_id,
-                request_digest=digest(bulk.id, p.partnership.partner_id, p.body),  # type: ignore[attr-defined]
-                sent_at=now,
-                bulk_send_id=bulk.id,
+            (
+                p.message_id,
+                p.conversation.id,  # type: ignore[union-attr]
+                p.seq,
+                p.body,
+                bulk.created_by_id,  # type: ignore[attr-defined]
+                brand_id,
+                digest(bulk.id, p.partnership.partner_id, p.body),  # type: ignore[attr-defined]
+                now,
+                bulk.id,
             )
             for p in plans
         ],
-        using_db=conn,
     )
     await search_index.index_messages(
         conn, [(p.message_id, search_index.document(p.body), False) for p in plans]
