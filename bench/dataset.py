@@ -23,7 +23,9 @@ import asyncpg
 
 from models.search_index import document
 
-VERSION = "4"  # 4: triage folder instead of archived; the search index filled
+VERSION = (
+    "5"  # 5: triage folder instead of archived; the search index filled; model defaults in COPY
+)
 PARTNERSHIPS = 5_000
 CONVERSATIONS = 2_000
 MESSAGES = 100_000
@@ -380,10 +382,21 @@ async def _index(conn: asyncpg.Connection, messages: list[tuple[uuid.UUID, str]]
     )
 
 
+# Columns the models fill with a default (Tortoise sets them, not the database): COPY must.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "users": {"notification_frequency": "IMMEDIATE"},
+    "participants": {"priority": False},
+}
+
+
 async def _copy(
     conn: asyncpg.Connection, table: str, rows: Sequence[tuple[Any, ...]], columns: str
 ) -> None:
-    await conn.copy_records_to_table(table, records=rows, columns=columns.split())
+    defaults = MODEL_DEFAULTS.get(table, {})
+    names = columns.split() + list(defaults)
+    if defaults:
+        rows = [(*row, *defaults.values()) for row in rows]
+    await conn.copy_records_to_table(table, records=rows, columns=names)
 
 
 async def ensure_database(admin_dsn: str, name: str) -> None:

@@ -36,7 +36,7 @@ from services.conversations import Page
 # The same fields again, in the shapes front ends write: fragments, aliases, __typename.
 INBOX_FRAGMENTS = """query InboxF($first: Int) { inbox(first: $first) { totalCount
   pageInfo { hasNextPage endCursor } edges { cursor node { ...Row } } } }
-fragment Row on Conversation { __typename id unreadCount archived lastMessageAt
+fragment Row on Conversation { __typename id unreadCount folder priority lastMessageAt
   who: counterpart { id name kind messagingTermsAccepted }
   partnership { id status } lastMessage { id seq body sentAt clientMessageId } }"""
 

@@ -278,6 +278,8 @@ async def send_p50(
     delays = {"default": (300.0, None), "stress": (1.0, 0.5)}
     timings: dict[str, list[float]] = {"off": [], "default": [], "stress": []}
     emails = dict.fromkeys(timings, 0)
+    round_p50: dict[str, list[float]] = {name: [] for name in timings}
+    cpu_ms: dict[str, float] = dict.fromkeys(timings, 0.0)
     async with app.router.lifespan_context(app):
         rt = app.state.rt
         transport = httpx.ASGITransport(app=app)
@@ -312,8 +314,11 @@ async def send_p50(
                         loop = NotificationLoop(Notifier(config, mailer), interval=interval)
                         await loop.start()
                     sent_before = smtp.count()
-                    for _ in range(sends):
-                        timings[variant].append(await one())
+                    cpu0 = time.process_time()
+                    this_round = [await one() for _ in range(sends)]
+                    cpu_ms[variant] += (time.process_time() - cpu0) * 1000
+                    timings[variant].extend(this_round)
+                    round_p50[variant].append(round(statistics.median(this_round), 2))
                     if loop is not None:
                         await loop.stop()
                     emails[variant] += smtp.count() - sent_before
@@ -323,6 +328,10 @@ async def send_p50(
         "sends_per_variant": len(timings["off"]),
         "p50_ms": {name: round(value, 2) for name, value in p50.items()},
         "ratio_to_off": {name: round(p50[name] / p50["off"], 3) for name in delays},
+        "p50_ms_per_round": round_p50,
+        "process_cpu_ms_per_send": {
+            name: round(cpu_ms[name] / len(timings[name]), 2) for name in timings
+        },
         "emails_during_sends": emails,
     }
 

@@ -36,7 +36,7 @@ from services.blobs import _KEY, CHUNK, LocalBlobStore, StagedBlob, SupportsAsyn
 from services.faults import STORAGE, DependencyUnavailable
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
-PART_SIZE = 8 * 1024 * 1024
+PART_SIZE = 5 * 1024 * 1024  # S3's minimum part size: the least memory per part
 ORPHAN_AGE = timedelta(hours=1)
 _T = TypeVar("_T")
 
@@ -97,7 +97,7 @@ class S3BlobStore:
                         file,
                         use_multipart=staged.size > MULTIPART_THRESHOLD,
                         chunk_size=PART_SIZE,
-                        max_concurrency=4,
+                        max_concurrency=2,  # at most 2 parts (10 MiB) in memory
                     )
                 )
         finally:
