@@ -96,6 +96,8 @@ class Settings:
     # subscriber; inbox frames are small. Off unless LIAISON_WS_COMPRESSION=true.
     ws_compression: bool = False
     scan_max_attempts: int = 8
+    bulk_lease_seconds: float = 10.0
+    bulk_chunk_size: int = 250
     scan_timeout_seconds: float = 60.0
     rate_limit_user_per_minute: int = 120
     rate_limit_account_per_minute: int = 1200
@@ -193,6 +195,8 @@ class Settings:
                 env, "LIAISON_RATE_LIMIT_UPLOAD_BYTES_PER_MINUTE", 500 * 1024 * 1024
             ),
             scan_max_attempts=_int(env, "LIAISON_SCAN_MAX_ATTEMPTS", 8),
+            bulk_lease_seconds=_float(env, "LIAISON_BULK_LEASE_SECONDS", 10.0),
+            bulk_chunk_size=_int(env, "LIAISON_BULK_CHUNK_SIZE", 250),
             subscriber_queue_size=_int(env, "LIAISON_SUBSCRIBER_QUEUE_SIZE", 1000),
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
