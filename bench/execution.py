@@ -28,7 +28,7 @@ from gql.runtime import Runtime
 from gql.schema import build_schema
 from gql.settings import Settings
 from models import AccountKind, Permission
-from models.enums import PartnershipStatus
+from models.enums import InboxFolder, PartnershipStatus
 from services import inbox
 from services.auth import Viewer
 from services.conversations import Page
@@ -36,7 +36,7 @@ from services.conversations import Page
 # The same fields again, in the shapes front ends write: fragments, aliases, __typename.
 INBOX_FRAGMENTS = """query InboxF($first: Int) { inbox(first: $first) { totalCount
   pageInfo { hasNextPage endCursor } edges { cursor node { ...Row } } } }
-fragment Row on Conversation { __typename id unreadCount archived lastMessageAt
+fragment Row on Conversation { __typename id unreadCount folder priority lastMessageAt
   who: counterpart { id name kind messagingTermsAccepted }
   partnership { id status } lastMessage { id seq body sentAt clientMessageId } }"""
 
@@ -66,7 +66,9 @@ def _page(size: int = 20) -> Page[inbox.InboxItem]:
                     conversation_id=conversation_id,
                     last_seq=40 + n,
                     last_read_seq=38,
-                    archived=False,
+                    folder=InboxFolder.INBOX,
+                    priority=False,
+                    assignee_id=None,
                     last_message_at=last.sent_at,
                     partnership_id=uuid.uuid4(),
                     status=PartnershipStatus.ACTIVE,

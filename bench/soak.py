@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -247,6 +248,8 @@ def main() -> int:
     parser.add_argument("--fraction", type=float, default=0.5, help="of measured capacity")
     parser.add_argument("--sample-seconds", type=float, default=15)
     args = parser.parse_args()
+    # Stopped early (SIGTERM): still stop what was started and drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     db = f"liaison_soak_{os.getpid()}"
     psql(f'CREATE DATABASE "{db}"')

@@ -68,8 +68,11 @@ class Participant(Model):
     # Copy of the conversation's last seq, so unread = last_seq - last_read_seq on one row.
     last_seq = fields.IntField(default=0)
     last_read_seq = fields.IntField(default=0)
-    folder = fields.CharEnumField(InboxFolder, max_length=8, default=InboxFolder.INBOX)
-    priority = fields.BooleanField(default=False)
+    # Database defaults too: the migration adds these columns to existing rows.
+    folder = fields.CharEnumField(
+        InboxFolder, max_length=8, default=InboxFolder.INBOX, db_default=InboxFolder.INBOX.value
+    )
+    priority = fields.BooleanField(default=False, db_default=False)
     assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "liaison.User", related_name="assigned", null=True, on_delete=fields.SET_NULL
     )

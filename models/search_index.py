@@ -31,6 +31,8 @@ _BACKFILL_BATCH = 2_000
 
 
 def fold(word: str) -> str:
+    if word.isascii():  # the common case, and the same answer: nothing to decompose
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFKC", bare).translate(_EXTRA)

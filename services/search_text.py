@@ -36,11 +36,21 @@ class SearchQuery:
         quoted[-1] += "*"
         return " AND ".join(quoted)
 
-    def matches(self, word: str, *, last_may_prefix: bool = True) -> bool:
-        folded = fold(word)
-        if folded in self.terms[:-1] or folded == self.terms[-1]:
-            return True
-        return last_may_prefix and folded.startswith(self.terms[-1])
+    def matches_folded(self, folded: str) -> bool:
+        return folded in self.terms or folded.startswith(self.terms[-1])
+
+    def matches(self, word: str) -> bool:
+        return self.matches_folded(fold(word))
+
+    def hits(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each matching word of `text`, an NFKC-normalised string."""
+        if text.isascii():  # lower-casing ASCII keeps every position: fold once, not per word
+            return [
+                (m.start(), m.end())
+                for m in WORD.finditer(text.lower())
+                if self.matches_folded(m.group())
+            ]
+        return [(m.start(), m.end()) for m in WORD.finditer(text) if self.matches(m.group())]
 
 
 def parse_query(raw: str) -> SearchQuery:
@@ -49,8 +59,8 @@ def parse_query(raw: str) -> SearchQuery:
         raise InvalidInput(
             "INVALID_ARGUMENT", f"query has at most {MAX_QUERY_CHARS} characters.", ("query",)
         )
-    terms = [fold(m.group()) for m in words(raw)]
-    terms = [t for t in terms if t]
+    # Split again after folding: every term is letters and digits only, whatever folding did.
+    terms = [t.group() for m in words(raw) for t in WORD.finditer(fold(m.group()))]
     if not terms:
         raise InvalidInput("INVALID_ARGUMENT", "query has no word to search for.", ("query",))
     if len(terms) > MAX_QUERY_WORDS:
@@ -71,7 +81,7 @@ def snippet(query: SearchQuery, texts: Sequence[str]) -> Snippet:
     with every matching word in it marked. Plain text on one line; `…` marks a cut end."""
     for raw in texts:
         text = _flat(raw)
-        hits = [(m.start(), m.end()) for m in WORD.finditer(text) if query.matches(m.group())]
+        hits = query.hits(text)
         if hits:
             return _around(text, hits)
     return _around(_flat(texts[0]) if texts else "", [])

@@ -139,7 +139,7 @@ class InboxCounts:
     assigned_to_me: int
 
 
-_COUNTS = """
+COUNTS_SQL = """
 SELECT
   COUNT(*) FILTER (WHERE folder = 'INBOX') AS inbox,
   COUNT(*) FILTER (WHERE folder = 'INBOX' AND last_seq > last_read_seq) AS unread,
@@ -154,5 +154,5 @@ async def inbox_counts(viewer: Viewer) -> InboxCounts:
     """The per-tab counts of the viewer's side, in one statement over its participant rows.
     `unread`, `priority` and `assignedToMe` count INBOX conversations only."""
     require_messaging(viewer)
-    rows = await fetch(connections.get("default"), _COUNTS, viewer.account_id, viewer.user_id)
+    rows = await fetch(connections.get("default"), COUNTS_SQL, viewer.account_id, viewer.user_id)
     return InboxCounts(**{k: int(v or 0) for k, v in rows[0].items()})

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from models import AccountKind, PartnershipStatus, User
+from services import search
 from tests.attachments_fixtures import send_files
 from tests.factories import Api, make_account, make_pair, make_user, send
 
@@ -208,3 +209,25 @@ async def test_fts_syntax_is_text(api: Api, query: str, both: bool | None) -> No
     found = await _bodies(api, pair.brand_user, query)
     expected = {True: ["alpha alone", body], False: [body], None: []}[both]
     assert found == expected, query
+
+
+@pytest.mark.parametrize("window", [2, 3])
+async def test_pages_across_the_window_and_the_index(
+    api: Api, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """On PostgreSQL a page is filled from the newest WINDOW rows first, then through the
+    GIN index from older ones: with a tiny window both statements take part."""
+    monkeypatch.setattr(search, "WINDOW", window)
+    pair = await make_pair()
+    bodies = ["invoice 0", "other 1", "invoice 2", "other 3", "other 4", "invoice 5"]
+    for body in bodies:
+        await send(api, pair.brand_user, pair.partner, body)
+    user = pair.brand_user
+    page1 = await _search(api, user, "invoice", first=2)
+    assert [e["node"]["body"] for e in page1["edges"]] == ["invoice 5", "invoice 2"]
+    assert page1["pageInfo"]["hasNextPage"] is True
+    page2 = await _search(api, user, "invoice", first=2, after=page1["pageInfo"]["endCursor"])
+    assert [e["node"]["body"] for e in page2["edges"]] == ["invoice 0"]
+    assert page2["pageInfo"]["hasNextPage"] is False
+    assert await _bodies(api, user, "other", first=5) == ["other 4", "other 3", "other 1"]
+    assert await _bodies(api, user, "nothing") == []

@@ -45,12 +45,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Participant',
             name='folder',
-            field=fields.CharEnumField(default=InboxFolder.INBOX, description='INBOX: INBOX\nDONE: DONE\nSPAM: SPAM', enum_type=InboxFolder, max_length=8),
+            field=fields.CharEnumField(default=InboxFolder.INBOX, description='INBOX: INBOX\nDONE: DONE\nSPAM: SPAM', db_default='INBOX', enum_type=InboxFolder, max_length=8),
         ),
         ops.AddField(
             model_name='Participant',
             name='priority',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Participant',
