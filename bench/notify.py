@@ -8,12 +8,16 @@ Data (PostgreSQL, a database of its own, dropped at the end): 2,000 brands with 
 unread conversations across 2,000 users. SMTP: `tests/smtp_server.py` (aiosmtpd, its own
 process, writes each e-mail to a file).
 
-1. Digest run: `Notifier.tick()` at the digest hour (injected clock) until every digest is
+1. Baseline: the same number of ready-made e-mails sent straight through the same SMTP
+   client (`SmtpMailer`, same connections) to the same server: e-mails/s.
+2. Digest run: `Notifier.tick()` at the digest hour (injected clock) until every digest is
    sent; wall time, e-mails/s, and the count the SMTP server received.
-2. sendMessage p50: `sendMessage` through the ASGI app in this process (httpx ASGI
-   transport), alternating rounds without and with the in-process notifier loop running
-   (1 s delay, so each send becomes an IMMEDIATE e-mail to the partner while the next
-   sends go on). Ratio = p50 with / p50 without.
+3. sendMessage p50: `sendMessage` (a brand user to its 5 partners in turn, whose users are
+   IMMEDIATE) through the ASGI app in this process (httpx ASGI transport), in alternating
+   rounds: no notifier; the in-process notifier loop as `liaison serve` runs it without
+   Redis by default (300 s delay, a pass every 10 s); and a stress setting (1 s delay, a
+   pass every 0.5 s: most sends become an e-mail while the next sends go on). Ratio = p50
+   with / p50 without.
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ async def build_data() -> dict[str, Any]:
                 partner_id=partner.id,
                 started_by=AccountKind.PARTNER,
                 last_seq=1,
-                last_message_at=now,
+                last_message_at=now - timedelta(days=1),
                 created_at=now,
             )
             msg = Message(
@@ -166,7 +170,7 @@ async def build_data() -> dict[str, Any]:
                     counterpart_id=partner.id,
                     last_seq=1,
                     last_read_seq=0,
-                    last_activity_at=now,
+                    last_activity_at=now - timedelta(days=1),
                 )
             )
             participants.append(
@@ -176,7 +180,7 @@ async def build_data() -> dict[str, Any]:
                     counterpart_id=brand.id,
                     last_seq=1,
                     last_read_seq=1,
-                    last_activity_at=now,
+                    last_activity_at=now - timedelta(days=1),
                 )
             )
             if b == 0:
@@ -237,6 +241,26 @@ async def digest_run(settings: Settings, smtp: SmtpProcess, connections: int) ->
     }
 
 
+async def raw_smtp_run(smtp: SmtpProcess, connections: int, count: int) -> dict[str, Any]:
+    """Baseline: the same number of ready-made e-mails of digest size, same server and client."""
+    from email.mime.text import MIMEText
+
+    mailer = SmtpMailer(
+        SmtpConfig.from_url(f"smtp://127.0.0.1:{smtp.port}"), connections=connections
+    )
+    message = MIMEText("x" * 3000, "plain", "utf-8")
+    message["From"], message["To"], message["Subject"] = "a@bench.test", "b@bench.test", "raw"
+    start = time.perf_counter()
+    await asyncio.gather(*(mailer.send(message) for _ in range(count)))
+    elapsed = time.perf_counter() - start
+    await mailer.close()
+    return {
+        "sent": count,
+        "seconds": round(elapsed, 2),
+        "emails_per_second": round(count / elapsed, 1),
+    }
+
+
 async def send_p50(
     settings: Settings, sample: dict[str, Any], sends: int, rounds: int, smtp: SmtpProcess
 ) -> dict[str, Any]:
@@ -248,7 +272,12 @@ async def send_p50(
     partners = iter(__import__("itertools").cycle(sample["partners"]))
     token = issue_token(SECRET, sample["brand_user"])
     headers = {"authorization": f"Bearer {token}"}
-    timings: dict[str, list[float]] = {"off": [], "on": []}
+    # off: no notifier. default: the in-process loop as `liaison serve` runs it by default
+    # (300 s delay, a pass every 10 s). stress: 1 s delay, a pass every 0.5 s, so that most
+    # sends become an e-mail while the next sends go on.
+    delays = {"default": (300.0, None), "stress": (1.0, 0.5)}
+    timings: dict[str, list[float]] = {"off": [], "default": [], "stress": []}
+    emails = dict.fromkeys(timings, 0)
     async with app.router.lifespan_context(app):
         rt = app.state.rt
         transport = httpx.ASGITransport(app=app)
@@ -272,29 +301,29 @@ async def send_p50(
             for _ in range(30):
                 await one()
             for _ in range(rounds):
-                for variant in ("off", "on"):
+                for variant in timings:
                     loop = None
-                    if variant == "on":
+                    if variant in delays:
+                        delay, interval = delays[variant]
                         mailer = SmtpMailer(SmtpConfig.from_url(f"smtp://127.0.0.1:{smtp.port}"))
-                        notifier = Notifier(
-                            notifier_config(
-                                settings, delay=timedelta(seconds=1), digest_grace=timedelta(-1)
-                            ),
-                            mailer,
+                        config = notifier_config(
+                            settings, delay=timedelta(seconds=delay), digest_grace=timedelta(-1)
                         )
-                        loop = NotificationLoop(notifier, interval=0.5)
+                        loop = NotificationLoop(Notifier(config, mailer), interval=interval)
                         await loop.start()
+                    sent_before = smtp.count()
                     for _ in range(sends):
                         timings[variant].append(await one())
                     if loop is not None:
                         await loop.stop()
+                    emails[variant] += smtp.count() - sent_before
         assert rt is not None
-    off, on = statistics.median(timings["off"]), statistics.median(timings["on"])
+    p50 = {name: statistics.median(values) for name, values in timings.items()}
     return {
         "sends_per_variant": len(timings["off"]),
-        "p50_ms_without_notifier": round(off, 2),
-        "p50_ms_with_notifier": round(on, 2),
-        "ratio": round(on / off, 3),
+        "p50_ms": {name: round(value, 2) for name, value in p50.items()},
+        "ratio_to_off": {name: round(p50[name] / p50["off"], 3) for name in delays},
+        "emails_during_sends": emails,
     }
 
 
@@ -321,11 +350,18 @@ async def main() -> None:
         t0 = time.perf_counter()
         sample = await build_data()
         setup = round(time.perf_counter() - t0, 1)
+        raw = await raw_smtp_run(smtp, args.connections, BRANDS)
         digest = await digest_run(settings, smtp, args.connections)
-        print(json.dumps({"setup_seconds": setup, "digest": digest}), file=sys.stderr)
+        digest["ratio_to_raw_smtp"] = round(
+            digest["emails_per_second"] / raw["emails_per_second"], 3
+        )
+        print(
+            json.dumps({"setup_seconds": setup, "raw_smtp": raw, "digest": digest}), file=sys.stderr
+        )
         await Tortoise.close_connections()
         sends = await send_p50(settings, sample, args.sends, args.rounds, smtp)
-        print(json.dumps({"setup_seconds": setup, "digest": digest, "send": sends}, indent=2))
+        result = {"setup_seconds": setup, "raw_smtp": raw, "digest": digest, "send": sends}
+        print(json.dumps(result, indent=2))
     finally:
         await Tortoise.close_connections()
         smtp.stop()

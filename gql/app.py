@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -24,6 +25,7 @@ from gql.ops import healthz, make_metrics, make_readyz
 from gql.runtime import Runtime
 from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
+from gql.spa import spa_routes
 from gql.unsubscribe import unsubscribe
 from gql.view import LiaisonGraphQL, error_response
 
@@ -35,6 +37,35 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
     return error_response(exc.status_code, code, str(exc.detail), **(exc.headers or {}))
+
+
+# What a single-page app sends and may read across origins.
+CORS_REQUEST_HEADERS = (
+    "authorization",
+    "content-type",
+    "accept",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "x-request-id",
+)
+CORS_EXPOSED_HEADERS = ("x-request-id", "retry-after", "content-disposition")
+
+
+def cors_middleware(settings: Settings) -> list[Middleware]:
+    """Starlette's CORSMiddleware for the origins in LIAISON_ALLOWED_ORIGINS (none: no CORS).
+    Tokens travel in the Authorization header, never in cookies: no credentials mode."""
+    if not settings.allowed_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=list(CORS_REQUEST_HEADERS),
+            expose_headers=list(CORS_EXPOSED_HEADERS),
+            max_age=600,
+        )
+    ]
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -69,14 +100,16 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql),  # the view answers other methods with a JSON 405
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
-            Route("/readyz", make_readyz(settings, rt.shutting_down)),
+            Route("/readyz", make_readyz(settings, rt.shutting_down, rt.blobs)),
             Route("/metrics", make_metrics(settings)),
             Route("/analytics/messaging.csv", messaging_csv, methods=["GET"]),
             Route("/attachments/{attachment_id}", download_attachment, methods=["GET"]),
+            *spa_routes(settings),
             Route("/notifications/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         ],
         middleware=[
             Middleware(RequestObservability),
+            *cors_middleware(settings),
             Middleware(JsonServerErrors),
             Middleware(BodyLimitMiddleware, multipart_limit=settings.max_request_bytes),
         ],

@@ -1,4 +1,11 @@
-"""A cheaper way to execute the commonest field: a plain attribute holding a scalar or enum.
+"""The executor Strawberry is given: compiled plans first, graphql-core otherwise.
+
+`LiaisonExecutor.execute_operation` runs an operation from its compiled plan
+(gql.compiled, docs/execution.md) when it has one and `LIAISON_EXECUTOR` allows, and as
+graphql-core does otherwise; `execute_compiled` runs a plan outside Strawberry's pipeline.
+
+When graphql-core executes, a cheaper way for the commonest field still applies: a plain
+attribute holding a scalar or enum.
 
 graphql-core executes every field the same way: a resolve info object, argument values,
 the resolver, then value completion. For a Strawberry field with no resolver, no

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from gql.settings import Settings
 from services.attachments import ScanService
-from services.blobs import BlobStore, LocalBlobStore
+from services.blobs import BlobStore, make_blob_store
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
@@ -34,7 +34,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        blobs = LocalBlobStore(settings.data_dir / "blobs")
+        blobs = make_blob_store(settings.blob_url, settings.data_dir)
         bus = make_bus(settings.redis_url)
         notifier = None if settings.redis_url else make_notifier(settings)
         return cls(

@@ -25,7 +25,7 @@ from gql.faults import DependencyFaults, outage_of
 from gql.observability import OperationObserver
 from gql.permissions import requires
 from gql.persisted import PersistedQueries, check_documents, load_manifest
-from gql.query_limits import Limits, OperationLimits, ValidationCaches, operation_limits_rule
+from gql.query_limits import Limits, OperationLimits, ValidationCaches
 from gql.settings import Settings
 from gql.types.accounts import Viewer
 from gql.types.analytics import MessagingStats
@@ -192,17 +192,12 @@ def print_schema_sdl() -> str:
 
 
 def persisted_queries(settings: Settings, schema: strawberry.Schema) -> PersistedQueries:
-    """The manifest of LIAISON_PERSISTED_QUERIES, checked against the schema and compiled."""
+    """The manifest of LIAISON_PERSISTED_QUERIES, checked against the schema and compiled.
+    (Limits of depth and cost depend on a request's variables: they apply per request.)"""
     if settings.persisted_queries is None:
         return PersistedQueries(None, enforce=False)
     documents = load_manifest(settings.persisted_queries)
-    limits = Limits(
-        max_depth=settings.max_query_depth,
-        max_aliases=settings.max_aliases,
-        max_cost=settings.max_query_cost,
-    )
-    rules = [*specified_rules, operation_limits_rule(limits, None, {})]
-    check_documents(schema._schema, documents, rules)
+    check_documents(schema._schema, documents, list(specified_rules))
     for body in documents.values():
         compile_document(schema._schema, body)
     return PersistedQueries(documents, enforce=settings.env == "production")

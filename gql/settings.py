@@ -110,6 +110,9 @@ class Settings:
     # A slow database answers SERVICE_UNAVAILABLE fast instead of queueing (services.pg_engine).
     db_statement_timeout_seconds: float = 15.0
     db_pool_timeout_seconds: float = 5.0
+    # Where attachment bytes live: None is the file store under data_dir/blobs; or
+    # file:///path, or s3://bucket?endpoint=…&region=… (services.s3_blobs).
+    blob_url: str | None = None
     # Scan job timings (services.scanning.policy.ScanPolicy).
     scan_retry_base_seconds: float = 1.0
     scan_retry_cap_seconds: float = 60.0
@@ -122,6 +125,9 @@ class Settings:
     notify_delay_seconds: float = 300.0
     digest_hour_utc: int = 8
     app_url: str = ""
+    # Request line and headers: size and time to arrive (gql.http_protocol).
+    max_header_bytes: int = 16 * 1024
+    header_timeout_seconds: float = 10.0
 
     @property
     def development(self) -> bool:
@@ -197,6 +203,7 @@ class Settings:
             else None,
             db_statement_timeout_seconds=_float(env, "LIAISON_DB_STATEMENT_TIMEOUT", 15.0),
             db_pool_timeout_seconds=_float(env, "LIAISON_DB_POOL_TIMEOUT", 5.0),
+            blob_url=_blob_url(env.get("LIAISON_BLOB_URL") or None),
             scan_retry_base_seconds=_float(env, "LIAISON_SCAN_RETRY_BASE", 1.0),
             scan_retry_cap_seconds=_float(env, "LIAISON_SCAN_RETRY_CAP", 60.0),
             scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
@@ -207,7 +214,24 @@ class Settings:
             notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),
             digest_hour_utc=_hour(env, "LIAISON_DIGEST_HOUR_UTC", 8),
             app_url=env.get("LIAISON_APP_URL", ""),
+            max_header_bytes=_int(env, "LIAISON_MAX_HEADER_BYTES", 16 * 1024),
+            header_timeout_seconds=_float(env, "LIAISON_HEADER_TIMEOUT", 10.0),
         )
+
+
+def _blob_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not raw.startswith(("file://", "s3://")):
+        raise SettingsError(f"LIAISON_BLOB_URL must be file://… or s3://…, got {raw!r}")
+    if raw.startswith("s3://"):
+        from services.s3_blobs import parse_s3_url
+
+        try:
+            parse_s3_url(raw)
+        except ValueError as error:
+            raise SettingsError(f"LIAISON_BLOB_URL: {error}") from None
+    return raw
 
 
 def _dev_secret(data_dir: Path) -> str:

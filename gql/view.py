@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from gql.context import Context
@@ -30,6 +31,43 @@ log = logging.getLogger("liaison.http")
 # A multipart POST is a "simple" request that skips the CORS preflight; requiring one of
 # these non-simple headers makes a cross-site form post impossible.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def prefers_graphql_response_json(accept: str | None) -> bool:
+    """Whether the client's Accept asks for `application/graphql-response+json` at least as
+    much as for `application/json` (GraphQL over HTTP; no Accept means application/json)."""
+    if not accept:
+        return False
+    wanted, json_q = 0.0, 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media == GRAPHQL_RESPONSE_JSON:
+            wanted = max(wanted, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            json_q = max(json_q, q)
+    return wanted > 0 and wanted >= json_q
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """No execution happened: the document did not parse or validate, the variables did not
+    coerce, or a limit refused it. (Field errors have a path; these do not.)"""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(e.path is None for e in result.errors or ())
+    )
 
 
 def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -126,7 +164,25 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 )
             viewer = None  # GraphiQL loads the schema before a token is pasted in
         request.state.viewer = viewer
-        return await self.run(request)
+        graphql_response = prefers_graphql_response_json(request.headers.get("accept"))
+        request.state.graphql_response = graphql_response
+        response = await self.run(request)
+        if graphql_response and response.media_type == "application/json":
+            # GraphQL over HTTP with application/graphql-response+json: a request error
+            # (no `data`) is a 400; anything executed is a 200 (or what execution set).
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            if getattr(request.state, "request_error", False) and response.status_code == 200:
+                response.status_code = 400
+        return response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if getattr(request.state, "graphql_response", False) and _is_request_error(result):
+            request.state.request_error = True
+            processed.pop("data", None)
+        return processed
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

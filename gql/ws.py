@@ -162,7 +162,9 @@ def _variables_below_root(
     operation: OperationDefinitionNode, fragments: dict[str, Any]
 ) -> set[str]:
     collector = _VariableNames()
-    parts: list[Node] = [*(operation.directives or ()), *fragments.values()]
+    # graphql-core 3.3 keeps each fragment as `FragmentDetails(definition, signatures)`.
+    definitions = [getattr(f, "definition", f) for f in fragments.values()]
+    parts: list[Node] = [*(operation.directives or ()), *definitions]
     for selection in operation.selection_set.selections:
         if isinstance(selection, FieldNode):
             parts.extend(selection.directives or ())
@@ -187,16 +189,6 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._received = True
         await super().handle_message(message)
 
-    async def send_message(self, message: Message) -> None:
-        # An operation that closed the socket (slow consumer, restart, outage) still gets its
-        # `complete` from Strawberry: there is nobody left to send it to.
-        websocket = self.context.request
-        if isinstance(websocket, WebSocket) and (
-            websocket.application_state is not WebSocketState.CONNECTED
-        ):
-            return
-        await super().send_message(message)
-
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # The persisted-query rules of HTTP (gql.persisted) hold here too: a hash alone
         # names a known document; in production with a manifest, nothing else runs.
@@ -214,6 +206,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             if query is not None:
                 payload["query"] = query
         await super().handle_subscribe(message)
+
+    async def send_message(self, message: Message) -> None:
+        # An operation that closed the socket (slow consumer, restart, outage) still gets its
+        # `complete` from Strawberry: there is nobody left to send it to.
+        websocket = self.context.request
+        if isinstance(websocket, WebSocket) and (
+            websocket.application_state is not WebSocketState.CONNECTED
+        ):
+            return
+        await super().send_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")

@@ -48,6 +48,8 @@ class Conversation(Model):
 
     class Meta:
         table = "conversations"
+        # The notifier looks only at conversations with recent messages.
+        indexes = (Index(fields=("last_message_at",)),)
 
 
 class Participant(Model):

@@ -47,6 +47,14 @@ async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayloa
         await ctx.rt.send_limits.check_send(
             ctx.viewer, sum(getattr(u, "size", None) or 0 for u in uploads)
         )
+        if uploads:  # refuse a wrong recipient before any file is staged or sniffed
+            await sending.check_send(
+                ctx.viewer,
+                str(input.recipient_account_id),
+                input.body,
+                input.client_message_id,
+                has_files=True,
+            )
         files = await stage_uploads(
             ctx.rt.blobs,
             uploads,

@@ -150,6 +150,35 @@ async def find_partnership(viewer: Viewer, counterpart_id: uuid.UUID) -> Partner
     return found[0]
 
 
+async def check_send(
+    viewer: Viewer,
+    recipient_account_id: str,
+    body: str | None,
+    client_message_id: str | None,
+    *,
+    has_files: bool,
+) -> None:
+    """What can be refused before any uploaded file is staged, sniffed or hashed: the
+    permission, the body and clientMessageId, the recipient (NOT_FOUND), the terms and —
+    when no clientMessageId could make this a replay of an earlier send — whether the
+    partnership's status lets the viewer send. `send_message` checks all of it again."""
+    if not viewer.can(Permission.MESSAGING):
+        raise PermissionDenied("Sending needs the MESSAGING permission.")
+    check_client_message_id(client_message_id)
+    check_body(body, has_files)
+    partnership = await find_partnership(
+        viewer, parse_id(recipient_account_id, "recipientAccountId")
+    )
+    account = await Account.get(id=viewer.account_id)
+    if not terms_accepted(account):
+        raise InvalidInput(
+            "TERMS_NOT_ACCEPTED", "Your account has not accepted the messaging terms."
+        )
+    if client_message_id is None:
+        conversation = await Conversation.filter(partnership_id=partnership.id).first()
+        check_may_send(viewer.account_kind, partnership.status, conversation)
+
+
 async def send_message(
     viewer: Viewer,
     request: SendRequest,

@@ -17,6 +17,7 @@ from tests.notification_fixtures import (
     DELAY,
     Clock,
     SmtpServer,
+    drain_backlog,
     make_notifier,
     smtp_server,
 )
@@ -33,17 +34,8 @@ MARK_READ = "mutation($i: MarkConversationReadInput!) { markConversationRead(inp
 
 @pytest.fixture
 async def clock(app: Any, smtp_server: SmtpServer) -> Clock:
-    """A clock at real time, after every earlier unread message in the database was settled
-    (SKIPPED) so that this test's e-mails are the only new ones."""
-    drain = make_notifier(
-        smtp_server.url,
-        Clock(),
-        max_age=timedelta(0),
-        digest_grace=timedelta(-1),
-        delay=timedelta(0),
-    )
-    drain.clock = lambda: datetime.now(UTC) + timedelta(seconds=1)
-    await drain.tick()
+    """A clock at real time, after every earlier unread window in the database was settled."""
+    await drain_backlog(smtp_server.url)
     return Clock()
 
 
@@ -208,7 +200,7 @@ async def test_daily_and_weekly_digests_at_the_digest_hour(
     await send(api, pair.partner_user, brand, "from A")
     await send(api, other.partner_user, brand, "from B, <b>bold</b>")
     await send(api, other.partner_user, brand, "from B again")
-    notifier = make_notifier(smtp_server.url, clock)
+    notifier = make_notifier(smtp_server.url, clock, digest_grace=timedelta(hours=6))
 
     monday = datetime(2031, 6, 2, tzinfo=UTC)  # a Monday, later than any message
     clock.fixed = monday + timedelta(hours=7, minutes=59)
@@ -248,7 +240,7 @@ async def test_daily_and_weekly_digests_at_the_digest_hour(
     assert len(smtp_server.received(weekly.email)) == 1
 
     # a digest window is not caught up long after its hour (the next one comes instead)
-    late = make_notifier(smtp_server.url, clock)
+    late = make_notifier(smtp_server.url, clock, digest_grace=timedelta(hours=6))
     clock.fixed = monday + timedelta(days=2, hours=20)
     await late.tick()
     assert len(smtp_server.received(pair.brand_user.email)) == 2
@@ -354,3 +346,91 @@ async def test_permanent_refusal_of_one_address_does_not_block_others(
     clock.offset = timedelta(days=1)
     await notifier.tick()
     assert (await Notification.get(user_id=bouncing.id)).attempts == 0
+
+
+MOVE = "mutation($id: ID!, $folder: InboxFolder!) { moveConversation(input: {conversationId: $id, folder: $folder}) { errors { code } } }"
+ASSIGN = "mutation($id: ID!, $assignee: ID) { assignConversation(input: {conversationId: $id, assigneeId: $assignee}) { errors { code } } }"
+
+
+async def test_spam_conversations_never_notify(
+    api: Api, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    brand = await make_account(AccountKind.BRAND)
+    spammer = await make_pair(brand=brand, partner_name="Spammy Partner")
+    honest = await make_pair(brand=brand, partner_name="Honest Partner")
+    digest_user = await make_user(brand)
+    await set_frequency(api, digest_user, "DAILY")
+    first = await send(api, spammer.partner_user, brand, "buy now")
+    moved = await api.data(
+        MOVE, {"id": first["conversation"]["id"], "folder": "SPAM"}, user=spammer.brand_user
+    )
+    assert moved["moveConversation"]["errors"] == []
+    await send(api, spammer.partner_user, brand, "buy now, again")  # stays in SPAM
+    await send(api, honest.partner_user, brand, "a real question")
+    notifier = make_notifier(smtp_server.url, clock)
+    clock.offset = DELAY * 2
+    await notifier.tick()
+    subjects = [m.message["Subject"] for m in smtp_server.received(spammer.brand_user.email)]
+    assert subjects == ["Honest Partner: 1 unread message"]
+
+    clock.fixed = datetime(2031, 6, 3, 8, 1, tzinfo=UTC)
+    await make_notifier(smtp_server.url, clock, digest_grace=timedelta(hours=6)).tick()
+    (digest,) = smtp_server.received(digest_user.email)
+    assert "Honest Partner" in digest.text and "Spammy Partner" not in digest.text
+
+
+async def test_a_conversation_assigned_to_a_colleague_notifies_only_the_assignee(
+    api: Api, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    pair = await make_pair()
+    colleague = await make_user(pair.brand)
+    sent = await send(api, pair.partner_user, pair.brand, "hello team")
+    assigned = await api.data(
+        ASSIGN,
+        {"id": sent["conversation"]["id"], "assignee": str(colleague.id)},
+        user=pair.brand_user,
+    )
+    assert assigned["assignConversation"]["errors"] == []
+    clock.offset = DELAY * 2
+    await make_notifier(smtp_server.url, clock).tick()
+    assert len(smtp_server.received(colleague.email)) == 1
+    assert smtp_server.received(pair.brand_user.email) == []
+
+
+async def test_assigning_to_a_colleague_after_the_claim_skips_the_others_email(
+    api: Api, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    """Re-checked at sending time: SMTP was down when the e-mail was first due."""
+    pair = await make_pair()
+    colleague = await make_user(pair.brand)
+    sent = await send(api, pair.partner_user, pair.brand, "who takes this?")
+    notifier = make_notifier(smtp_server.url, clock)
+    smtp_server.stop()
+    try:
+        clock.offset = DELAY * 2
+        assert (await notifier.tick()).retried >= 2
+    finally:
+        smtp_server.start()
+    await api.data(
+        ASSIGN,
+        {"id": sent["conversation"]["id"], "assignee": str(colleague.id)},
+        user=pair.brand_user,
+    )
+    clock.offset = timedelta(hours=1)
+    await notifier.tick()
+    assert len(smtp_server.received(colleague.email)) == 1
+    assert smtp_server.received(pair.brand_user.email) == []
+
+
+async def test_header_injection_through_a_name_is_neutralised(
+    api: Api, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    brand = await make_account(AccountKind.BRAND, "Evil\r\nBcc: victim@example.test")
+    pair = await make_pair(brand=brand)
+    await send(api, pair.brand_user, pair.partner, "hi")
+    clock.offset = DELAY * 2
+    await make_notifier(smtp_server.url, clock).tick()
+    (mail,) = smtp_server.received(pair.partner_user.email)
+    assert mail.rcpt_tos == [pair.partner_user.email]
+    assert mail.message["Bcc"] is None
+    assert mail.message["Subject"] == "Evil Bcc: victim@example.test: 1 unread message"

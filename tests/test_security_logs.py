@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import pytest
 
 from models import PartnershipStatus
 from tests.factories import Api, make_pair
+from tests.test_operations import client_for, other_app
+
+__all__ = ["other_app"]  # a fixture
 
 SECRET = "the secret merger terms"
 
@@ -45,3 +50,24 @@ async def test_inline_bodies_never_reach_the_log(
     expected = "anonymous" if document.endswith("{") else "Leak"
     assert logged.fields["operation"] == expected  # type: ignore[attr-defined]
     assert len(logged.fields["document_hash"]) == 16  # type: ignore[attr-defined]
+
+
+async def test_junk_operation_names_do_not_grow_the_metrics(api: Api, other_app: Any) -> None:
+    app = other_app(metrics_token="m-secret")
+    pair = await make_pair(PartnershipStatus.ACTIVE)
+    async for client in client_for(app):
+        token = Api(client, api.secret).token(pair.brand_user)
+        auth = {"authorization": f"Bearer {token}"}
+        for i in range(300):
+            await client.post(
+                "/graphql",
+                json={"query": f"query Junk{i} {{ viewer {{ permissions }} }}"},
+                headers=auth,
+            )
+        for i in range(50):  # invalid documents with made-up root fields
+            await client.post("/graphql", json={"query": f"{{ junk{i} }}"}, headers=auth)
+        text = (await client.get("/metrics", headers={"authorization": "Bearer m-secret"})).text
+        labels = set(re.findall(r'liaison_graphql_operations_total\{operation="([^"]*)"', text))
+        assert not any("Junk" in label or "junk" in label for label in labels), labels
+        assert {"viewer", "invalid"} <= labels
+        assert len(labels) < 20

@@ -1,5 +1,6 @@
-"""E-mail notifications: each user's frequency, and the notifications table whose unique
-(user, window) makes each e-mail exactly once."""
+"""E-mail notifications: each user's frequency, the notifications table whose unique
+(user, window) makes each e-mail exactly once, and an index on conversations.last_message_at
+so the notifier reads only conversations with recent messages."""
 
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
@@ -10,7 +11,7 @@ from models.enums import NotificationFrequency, NotificationKind, NotificationSt
 
 
 class Migration(migrations.Migration):
-    dependencies = [('liaison', '0001_initial')]
+    dependencies = [('liaison', '0003_triage_search')]
 
     initial = False
 
@@ -19,6 +20,10 @@ class Migration(migrations.Migration):
             model_name='User',
             name='notification_frequency',
             field=fields.CharEnumField(default=NotificationFrequency.IMMEDIATE, description='IMMEDIATE: IMMEDIATE\nDAILY: DAILY\nWEEKLY: WEEKLY\nOFF: OFF', enum_type=NotificationFrequency, max_length=16),
+        ),
+        ops.AddIndex(
+            model_name='Conversation',
+            index=Index(fields=['last_message_at']),
         ),
         ops.CreateModel(
             name='Notification',

@@ -82,7 +82,8 @@ def _envelope(
     name, address = parseaddr(links.mail_from)
     msg["From"] = formataddr((name, address), charset="utf-8")
     msg["To"] = formataddr((one_line(recipient.name), recipient.email), charset="utf-8")
-    msg["Subject"] = Header(one_line(subject), "utf-8").encode()
+    subject = one_line(subject)
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     msg["List-Unsubscribe"] = f"<{links.unsubscribe(token)}>"

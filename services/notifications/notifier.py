@@ -64,13 +64,19 @@ class NotifierConfig:
     digest_hour_utc: int = 8
     # A digest not sent within this long after its hour waits for the next window.
     digest_grace: timedelta = timedelta(hours=6)
-    # Conversation windows whose first message is older than this are skipped, not mailed.
+    # Conversation windows whose first message is older than this are skipped, not mailed;
+    # a full pass reads conversations active within `lookback`.
     max_age: timedelta = timedelta(days=3)
+    lookback: timedelta = timedelta(days=3)
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_max: timedelta = timedelta(hours=1)
     max_attempts: int = 25
     lease: timedelta = timedelta(minutes=5)
     batch: int = 200
+    # Each pass reads only conversations with a message since the previous pass (less this
+    # margin, for commits that land late); every `full_scan_every` it reads back `lookback`.
+    scan_margin: timedelta = timedelta(minutes=1)
+    full_scan_every: timedelta = timedelta(minutes=10)
     # E-mails built and sent at once: bounded so a large batch never drains the DB pool.
     concurrency: int = 8
 
@@ -103,25 +109,37 @@ class Notifier:
         self.mailer = mailer
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._triage: bool | None = None
         self._planned_digests: set[str] = set()
+        self._scanned_to: datetime | None = None  # `sent_before` of the last pass
+        self._full_scan_at: datetime | None = None
 
     async def tick(self) -> TickReport:
         now = self.clock()
         report = TickReport()
-        conn = connections.get("default")
-        if self._triage is None or not self._triage:
-            self._triage = await queries.has_triage_columns(conn)
         await self._plan_conversations(now, report)
         await self._plan_digests(now)
         await self._deliver_due(now, report)
         return report
 
     async def _plan_conversations(self, now: datetime, report: TickReport) -> None:
+        """Claim the due conversation windows.
+
+        A window not yet due at the previous pass has its first message after that pass's
+        `sent_before`, so only conversations active since then need reading.
+        """
         conn = connections.get("default")
-        windows = await queries.due_windows(
-            conn, now - self.config.delay, triage=bool(self._triage)
+        sent_before = now - self.config.delay
+        full = (
+            self._scanned_to is None
+            or self._full_scan_at is None
+            or now - self._full_scan_at >= self.config.full_scan_every
+            or now < self._full_scan_at  # the clock went back
         )
+        if full or self._scanned_to is None:
+            since = sent_before - self.config.lookback
+        else:
+            since = min(self._scanned_to, sent_before) - self.config.scan_margin
+        windows = await queries.due_windows(conn, sent_before, since)
         for w in windows:
             stale = now - w.first_sent_at > self.config.max_age
             try:
@@ -139,6 +157,9 @@ class Notifier:
             except IntegrityError:
                 continue  # another notifier claimed this window first
             report.claimed += 1
+        if full:
+            self._full_scan_at = now
+        self._scanned_to = sent_before
 
     async def _plan_digests(self, now: datetime) -> None:
         conn = connections.get("default")
@@ -249,14 +270,13 @@ class Notifier:
         token = unsubscribe_token(self.config.jwt_secret, user_id)
         message_id = message_id_for(row.id, self.config.links.mail_from)
         account_id = queries.as_uuid(user["account_id"])
-        triage = bool(self._triage)
         if row.kind is NotificationKind.CONVERSATION:
             if frequency is not NotificationFrequency.IMMEDIATE:
                 return None
             assert row.conversation_id is not None
             conversation_id = row.conversation_id
             found = await queries.unread_conversations(
-                conn, account_id, user_id, conversation_id=conversation_id, triage=triage
+                conn, account_id, user_id, conversation_id=conversation_id
             )
             if not found or int(found[0]["last_read_seq"]) >= (row.first_seq or 0):
                 return None  # read, filed as spam or assigned to someone else meanwhile
@@ -272,7 +292,7 @@ class Notifier:
         )
         if frequency is not wanted:
             return None
-        rows = await queries.unread_conversations(conn, account_id, user_id, triage=triage)
+        rows = await queries.unread_conversations(conn, account_id, user_id)
         if not rows:
             return None
         email = digest_email(

@@ -41,13 +41,19 @@ def as_time(value: object) -> datetime:
 
 
 async def due_windows(
-    conn: BaseDBAsyncClient, sent_before: datetime, *, triage: bool = True
+    conn: BaseDBAsyncClient, sent_before: datetime, active_since: datetime
 ) -> list[DueWindow]:
     """(user, conversation) pairs whose first message not yet read nor covered by an e-mail
-    was sent before `sent_before`, with no e-mail for them still pending."""
+    was sent before `sent_before`, with no e-mail for them still pending, among the
+    conversations with a message after `active_since`.
+
+    The recent conversations come first (MATERIALIZED fixes the join order: the planner
+    cannot estimate the permission test on roles and would start from every user).
+    """
     rows = await fetch(
         conn,
         f"""
+WITH recent AS MATERIALIZED (SELECT id FROM conversations WHERE last_message_at > $3)
 SELECT w.user_id, w.conversation_id, w.start_seq, w.last_seq, m.sent_at FROM (
   SELECT c.user_id, c.conversation_id, c.last_seq,
          CASE WHEN c.covered > c.last_read_seq THEN c.covered ELSE c.last_read_seq END + 1
@@ -57,13 +63,14 @@ SELECT w.user_id, w.conversation_id, w.start_seq, w.last_seq, m.sent_at FROM (
            COALESCE((SELECT MAX(n.last_seq) FROM notifications n
                      WHERE n.user_id = u.id AND n.conversation_id = p.conversation_id), 0)
              AS covered
-    FROM participants p
+    FROM recent cv
+    JOIN participants p ON p.conversation_id = cv.id
     JOIN users u ON u.account_id = p.account_id
     JOIN roles r ON r.id = u.role_id
     WHERE p.last_seq > p.last_read_seq
       AND u.notification_frequency = $1
       AND {HAS_MESSAGING}
-      {"AND " + TRIAGE_RULE if triage else ""}
+      AND {TRIAGE_RULE}
       AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id
                       AND n.conversation_id = p.conversation_id AND n.status = 'PENDING')
   ) c
@@ -73,6 +80,7 @@ WHERE w.start_seq <= w.last_seq AND m.sent_at <= $2
 """,
         NotificationFrequency.IMMEDIATE.value,
         sent_before,
+        active_since,
     )
     return [
         DueWindow(
@@ -129,7 +137,6 @@ async def unread_conversations(
     user_id: uuid.UUID,
     *,
     conversation_id: uuid.UUID | None = None,
-    triage: bool = True,
 ) -> list[dict[str, Any]]:
     """The account's conversations with unread messages the user is to hear about, newest
     activity first, each with its counterpart's name and its latest message."""
@@ -148,20 +155,11 @@ JOIN accounts a ON a.id = p.counterpart_id
 JOIN conversations c ON c.id = p.conversation_id
 LEFT JOIN messages m ON m.id = c.last_message_id
 WHERE p.account_id = $1 AND p.last_seq > p.last_read_seq {only_one}
-  {"AND " + TRIAGE_RULE if triage else ""}
+  AND {TRIAGE_RULE}
 ORDER BY p.last_activity_at DESC, p.conversation_id
 """,
         *args,
     )
-
-
-async def has_triage_columns(conn: BaseDBAsyncClient) -> bool:
-    """Whether the §10 triage columns exist yet (they arrive with another migration)."""
-    try:
-        await fetch(conn, "SELECT folder, assignee_id FROM participants WHERE 1 = 0")
-    except Exception:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from tortoise import Tortoise
 
-from services.blobs import LocalBlobStore
+from services.blobs import make_blob_store
 from services.bus import make_bus
 from services.notifications import NotificationLoop, make_notifier
 from services.notifications.service import NotificationSettings
@@ -33,6 +33,8 @@ class WorkerSettings(Protocol):
     def clamd(self) -> str | None: ...
     @property
     def data_dir(self) -> Path: ...
+    @property
+    def blob_url(self) -> str | None: ...
     @property
     def scan_max_attempts(self) -> int: ...
     @property
@@ -57,7 +59,7 @@ async def run_worker(
     await Tortoise.init(config=settings.tortoise_config())
     bus = make_bus(settings.redis_url)
     await bus.start()
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    blobs = make_blob_store(settings.blob_url, settings.data_dir)
     scanner = ClamdScanner(settings.clamd, timeout=settings.scan_timeout_seconds)
     notifier = make_notifier(settings)
     notifications = NotificationLoop(notifier) if notifier else None
