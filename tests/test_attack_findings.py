@@ -1,0 +1,35 @@
+"""Findings of an outside security review, each reproduced through the public API."""
+
+from __future__ import annotations
+
+from tests.factories import Api, make_pair
+
+PREVIEW = "query($b: String!, $p: ID!) { previewMessageTemplate(body: $b, partnerId: $p) }"
+CREATE_TEMPLATE = """
+mutation($input: CreateMessageTemplateInput!) {
+  createMessageTemplate(input: $input) { template { id body } errors { code field } }
+}"""
+
+
+async def test_template_tokens_are_found_in_linear_time(api: Api) -> None:
+    """`{{` with no `}}` after it used to be retried from every `{{` (a quadratic regular
+    expression on the event loop): 100,000 characters held the whole server for minutes.
+    Any brand user could send it to previewMessageTemplate, which has no length limit."""
+    pair = await make_pair()
+    user, partner = pair.brand_user, str(pair.partner.id)
+    body = "{{" * 50_000
+    preview = await api.data(PREVIEW, {"b": body, "p": partner}, user=user)
+    assert preview["previewMessageTemplate"] == body
+    # A variant: the longest template that may be saved, tokens after the unclosed braces.
+    saved_body = "{{ " * 3_000 + "}} {{partner.name}}"
+    created = await api.data(
+        CREATE_TEMPLATE, {"input": {"name": "braces", "body": saved_body}}, user=user
+    )
+    assert created["createMessageTemplate"]["errors"] == [
+        {"code": "INVALID_TEMPLATE", "field": ["body"]}
+    ]
+    # The semantics are unchanged: the first `}}` after a `{{` closes it.
+    rendered = await api.data(
+        PREVIEW, {"b": "Hi {{ partner.name }}} {{partner.name", "p": partner}, user=user
+    )
+    assert rendered["previewMessageTemplate"] == f"Hi {pair.partner.name}}} {{{{partner.name"
