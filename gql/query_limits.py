@@ -29,7 +29,6 @@ Costs (documented in docs/security.md):
 from __future__ import annotations
 
 import json
-import re
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -74,7 +73,26 @@ PAGE_ARGUMENTS = ("first", "last")
 MAX_REPORTED_COST = 2**53 - 1
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 TOO_COSTLY = "QUERY_TOO_COSTLY"
-_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+_SUGGESTION = "Did you mean "
+
+
+def without_suggestions(message: str) -> str:
+    """`message` without its "Did you mean …?" sentences (and the spaces before each).
+
+    One pass with `str.find`, linear in the message: the regular expression
+    `\\s*Did you mean [^?]*\\?` retried its `\\s*` from every space of a long run, and a
+    client writes what these messages quote (40,000 spaces in a string literal held the
+    event loop for 5 s)."""
+    kept: list[str] = []
+    pos = 0
+    while (start := message.find(_SUGGESTION, pos)) >= 0:
+        end = message.find("?", start)
+        if end < 0:
+            break  # no "?" after this one, so none after any later one either
+        kept.append(message[pos:start].rstrip())
+        pos = end + 1
+    kept.append(message[pos:])
+    return "".join(kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,8 +336,8 @@ class OperationLimits(SchemaExtension):
         ctx = self.execution_context
         errors = ctx.result.errors if ctx.result is not None else None
         for error in [*(errors or ()), *(ctx.pre_execution_errors or ())]:
-            if "Did you mean" in error.message:
-                error.message = _SUGGESTION.sub("", error.message)
+            if _SUGGESTION in error.message:
+                error.message = without_suggestions(error.message)
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context

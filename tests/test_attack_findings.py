@@ -33,3 +33,25 @@ async def test_template_tokens_are_found_in_linear_time(api: Api) -> None:
         PREVIEW, {"b": "Hi {{ partner.name }}} {{partner.name", "p": partner}, user=user
     )
     assert rendered["previewMessageTemplate"] == f"Hi {pair.partner.name}}} {{{{partner.name"
+
+
+async def test_suggestion_stripping_is_linear_in_what_the_client_wrote(api: Api) -> None:
+    """Outside development "Did you mean …?" is cut from error messages, which quote what
+    the client wrote. The regular expression that cut it retried a run of spaces from every
+    space: 40,000 spaces after "Did you mean" in a string literal held the event loop for
+    5 s, 300,000 for minutes."""
+    pair = await make_pair()
+    # No "?" after it: the old expression failed at every space, each time after a full run.
+    value = "Did you mean" + " " * 300_000 + "INBOX"
+    document = '{ inbox(filter: {folder: "' + value + '"}) { totalCount } }'
+    body = await api.gql(document, user=pair.brand_user)
+    message = f"Enum 'InboxFolder' cannot represent non-enum value: \"{value}\"."
+    assert body["errors"][0]["message"] == message
+    # With the "?" the sentence is cut, spaces before it included, as before.
+    cut = await api.gql(
+        '{ inbox(filter: {folder: "x  Did you mean INBOX?"}) { totalCount } }',
+        user=pair.brand_user,
+    )
+    assert (
+        cut["errors"][0]["message"] == "Enum 'InboxFolder' cannot represent non-enum value: \"x\"."
+    )
