@@ -1,7 +1,8 @@
 """Websocket concerns of the GraphQL endpoint (`graphql-transport-ws` only).
 
 - Authentication from the `connection_init` payload `{"authorization": "Bearer …"}`: a bad,
-  expired or missing token closes the socket with 4403 before any operation runs.
+  expired or missing token closes the socket with 4403 before any operation runs, and an
+  accepted socket closes with 4403 when its token expires.
 - Keep-alive: the server sends a protocol `ping` every `ws_keepalive_seconds` once the
   connection is acknowledged, so proxies see traffic on idle connections (clients answer
   `pong`, as `graphql-ws` does by itself).
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from typing import Any
@@ -54,7 +56,7 @@ from gql.encoding import dumps
 from gql.execution import LiaisonExecutor
 from gql.faults import WS_TRY_AGAIN_LATER
 from gql.persisted import PersistedQueryError
-from services.auth import Viewer, load_viewer
+from services.auth import Viewer, load_viewer, token_expires_at
 from services.errors import Unauthenticated
 from services.faults import unavailable_dependency
 
@@ -72,6 +74,8 @@ CLOSE_SERVICE_RESTART = 1012
 CLOSE_KEEPALIVE_TIMEOUT = 1011
 
 CONNECTION_PARAMS = "connection_params"
+TOKEN_EXPIRES_AT = "token_expires_at"  # the `exp` of the socket's token (epoch seconds)
+CLOSE_UNAUTHORIZED = 4403
 
 
 class LiveOperation:
@@ -184,6 +188,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _keepalive: asyncio.TimerHandle | None = None
     _pinging: asyncio.Task[None] | None = None
     _received = True  # something arrived since the last ping
+    _expiry: asyncio.TimerHandle | None = None  # closes the socket when its token expires
+    _expiring: asyncio.Task[None] | None = None
 
     async def handle_message(self, message: Message) -> None:
         self._received = True
@@ -234,6 +240,17 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         if self.connection_acknowledged and self.view.keep_alive_interval:
             self._schedule_ping()
+        expires_at = self.context.extras.get(TOKEN_EXPIRES_AT)
+        if self.connection_acknowledged and isinstance(expires_at, float) and self._expiry is None:
+            delay = max(0.0, expires_at - time.time())
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._on_token_expired)
+
+    def _on_token_expired(self) -> None:
+        # The token authenticated this socket only until its `exp`: live events stop then.
+        log.info("websocket closed: its token expired")
+        self._expiring = asyncio.create_task(
+            self.websocket.close(CLOSE_UNAUTHORIZED, "The token has expired.")
+        )
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # The operation's own task: the variable is seen by its executor and resolvers only.
@@ -266,6 +283,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def shutdown(self) -> None:
         if self._keepalive is not None:
             self._keepalive.cancel()
+        if self._expiry is not None:
+            self._expiry.cancel()
         if self._pinging is not None:
             self._pinging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -284,6 +303,7 @@ async def authenticate(context: Context, jwt_secret: str) -> None:
     except Unauthenticated as error:
         log.info("websocket refused: %s", error.message)
         raise ConnectionRejectionError({"code": error.code, "message": error.message}) from None
+    context.extras[TOKEN_EXPIRES_AT] = token_expires_at(jwt_secret, authorization)
     context.viewer_or_none = viewer
     context.loaders = None  # made for this viewer when first used
 

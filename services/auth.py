@@ -64,6 +64,18 @@ def decode_token(secret: str, token: str) -> uuid.UUID:
         raise Unauthenticated("The token is invalid.") from None
 
 
+def token_expires_at(secret: str, authorization: str | None) -> float:
+    """The `exp` (epoch seconds) of an `Authorization: Bearer …` token already accepted by
+    `load_viewer` (not checked again, so a token expiring in between gives a past time)."""
+    claims = jwt.decode(
+        parse_bearer(authorization),
+        secret,
+        algorithms=[ALGORITHM],
+        options={"require": ["exp"], "verify_exp": False},
+    )
+    return float(claims["exp"])
+
+
 def parse_permissions(raw: str) -> frozenset[Permission]:
     return frozenset(Permission(p) for p in raw.split(",") if p)
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
+from services.auth import issue_token
+from tests import realtime_fixtures
+from tests.conftest import JWT_SECRET
 from tests.factories import Api, make_pair
+from tests.realtime_fixtures import GqlWs, Server, WsClosed
+
+cluster, server = realtime_fixtures.cluster, realtime_fixtures.server
 
 PREVIEW = "query($b: String!, $p: ID!) { previewMessageTemplate(body: $b, partnerId: $p) }"
 CREATE_TEMPLATE = """
@@ -55,3 +65,17 @@ async def test_suggestion_stripping_is_linear_in_what_the_client_wrote(api: Api)
     assert (
         cut["errors"][0]["message"] == "Enum 'InboxFolder' cannot represent non-enum value: \"x\"."
     )
+
+
+@realtime_fixtures.POSTGRES_ONLY
+async def test_websocket_closes_4403_when_its_token_expires(server: Server) -> None:
+    """A socket authenticated by a token kept receiving live events (message bodies
+    included) after the token expired, for as long as the client kept it open."""
+    user = (await make_pair()).partner_user
+    token = issue_token(JWT_SECRET, user.id, ttl=timedelta(seconds=8))
+    with pytest.raises(WsClosed) as closed:
+        async with GqlWs.connect(server.ws_url, token) as ws:
+            await ws.subscribe()
+            while True:  # keep-alive pings are answered inside receive
+                await ws.receive(within=120)
+    assert closed.value.code == 4403
