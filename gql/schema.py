@@ -20,6 +20,7 @@ from gql.cost import CostCache, QueryCostLimiter
 from gql.faults import DependencyFaults, outage_of
 from gql.observability import OperationObserver
 from gql.permissions import requires
+from gql.platform import PlatformScope, platform_only
 from gql.settings import Settings
 from gql.types.accounts import Viewer
 from gql.types.analytics import MessagingStats
@@ -32,10 +33,15 @@ from gql.types.inputs import (
     SendMessagePayload,
     SetConversationArchivedPayload,
 )
+from gql.types.platform import (
+    UpsertAccountsPayload,
+    UpsertPartnershipsPayload,
+    UpsertUsersPayload,
+)
 from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
 from gql.ws import OperationExecutor
 from models import Permission
-from resolvers import analytics, mutations, queries
+from resolvers import analytics, mutations, platform, queries
 from subscriptions import Subscription
 
 
@@ -80,6 +86,22 @@ class Mutation:
     assign_role: AssignRolePayload = strawberry.mutation(
         resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
     )
+    upsert_accounts: UpsertAccountsPayload = strawberry.mutation(
+        resolver=platform.upsert_accounts,
+        extensions=platform_only(),
+        description="Platform tokens only: at most 500 accounts, keyed by externalId.",
+    )
+    upsert_users: UpsertUsersPayload = strawberry.mutation(
+        resolver=platform.upsert_users,
+        extensions=platform_only(),
+        description="Platform tokens only: at most 500 users, keyed by externalId.",
+    )
+    upsert_partnerships: UpsertPartnershipsPayload = strawberry.mutation(
+        resolver=platform.upsert_partnerships,
+        extensions=platform_only(),
+        description="Platform tokens only: at most 500 partnerships, keyed by the brand and "
+        "partner externalIds.",
+    )
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -105,6 +127,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
         DependencyFaults,  # after MaskErrors: its exit runs first and types outages
+        PlatformScope,
         lambda: ParserCache(maxsize=1000),
         lambda: AddValidationRules(rules),
         lambda: QueryTextValidationCache(validated),

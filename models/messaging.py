@@ -134,9 +134,11 @@ class Event(Model):
     )
     seq = fields.BigIntField()
     kind = fields.CharEnumField(EventKind, max_length=32)
-    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
-        "liaison.Conversation", related_name="events", on_delete=fields.CASCADE
+    # Null for events about a partnership itself (PARTNERSHIP_UPDATED).
+    conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
+        "liaison.Conversation", related_name="events", on_delete=fields.CASCADE, null=True
     )
+    partnership_id = fields.UUIDField(null=True)
     message_id = fields.UUIDField(null=True)
     attachment_id = fields.UUIDField(null=True)
     reader_account_id = fields.UUIDField(null=True)

@@ -9,9 +9,9 @@ in sorted order (see `append`) so two writers cannot deadlock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -30,18 +30,19 @@ class EventRecord:
     account_id: uuid.UUID
     seq: int
     kind: EventKind
-    conversation_id: uuid.UUID
+    conversation_id: uuid.UUID | None
     message_id: uuid.UUID | None
     attachment_id: uuid.UUID | None
     reader_account_id: uuid.UUID | None
     last_read_seq: int | None
+    partnership_id: uuid.UUID | None = None
 
 
 async def append(
     conn: BaseDBAsyncClient,
     kind: EventKind,
     account_ids: Iterable[uuid.UUID],
-    conversation_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
     *,
     message_id: uuid.UUID | None = None,
     attachment_id: uuid.UUID | None = None,
@@ -74,6 +75,40 @@ async def append(
     return audience
 
 
+async def append_many(
+    conn: BaseDBAsyncClient,
+    kind: EventKind,
+    entries: Sequence[tuple[Iterable[uuid.UUID], dict[str, Any]]],
+) -> list[uuid.UUID]:
+    """`append` for many events at once: each entry is (its audience, its Event fields).
+
+    One counter bump per audience account (in sorted order, as `append`) and one insert for
+    all rows. Call it last in the transaction; returns the audience of all of them.
+    """
+    per_account: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for audience, fields in entries:
+        for account_id in set(audience):
+            per_account.setdefault(account_id, []).append(fields)
+    events: list[Event] = []
+    ordered = sorted(per_account, key=str)
+    for account_id in ordered:
+        pending = per_account[account_id]
+        rows = await fetch(
+            conn,
+            "UPDATE accounts SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
+            account_id,
+            len(pending),
+        )
+        first = int(rows[0]["event_seq"]) - len(pending) + 1
+        events.extend(
+            Event(account_id=account_id, seq=first + offset, kind=kind, **fields)
+            for offset, fields in enumerate(pending)
+        )
+    if events:
+        await Event.bulk_create(events, using_db=conn)
+    return ordered
+
+
 def _record(e: Event) -> EventRecord:
     return EventRecord(
         account_id=e.account_id,  # type: ignore[attr-defined]
@@ -84,6 +119,7 @@ def _record(e: Event) -> EventRecord:
         attachment_id=e.attachment_id,
         reader_account_id=e.reader_account_id,
         last_read_seq=e.last_read_seq,
+        partnership_id=e.partnership_id,
     )
 
 

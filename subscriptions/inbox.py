@@ -26,9 +26,15 @@ from gql.context import Context, Info
 from gql.loaders import Loaders, make_loaders
 from gql.permissions import requires
 from gql.types.accounts import Account
-from gql.types.conversations import Attachment, Conversation, Message
+from gql.types.conversations import Attachment, Conversation, Message, Partnership
 from gql.types.errors import top_level
-from gql.types.events import AttachmentScanned, ConversationRead, InboxEvent, MessageCreated
+from gql.types.events import (
+    AttachmentScanned,
+    ConversationRead,
+    InboxEvent,
+    MessageCreated,
+    PartnershipUpdated,
+)
 from models import EventKind, Permission
 from services import live
 from services.cursors import CursorCodec
@@ -76,6 +82,15 @@ async def prepare_batch(codec: CursorCodec, account_id: uuid.UUID, batch: Batch)
 
 
 def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEvent | None:
+    if record.kind is EventKind.PARTNERSHIP_UPDATED:
+        partnership = (
+            rows.partnerships.get(record.partnership_id) if record.partnership_id else None
+        )
+        if partnership is None:
+            return None
+        return PartnershipUpdated(cursor=cursor, partnership=Partnership.from_row(partnership))
+    if record.conversation_id is None:
+        return None
     participant = rows.participants.get(record.conversation_id)
     if participant is None:
         return None

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from gql.types.accounts import Account
-from gql.types.conversations import Attachment, Conversation, Message
+from gql.types.conversations import Attachment, Conversation, Message, Partnership
 
 
 @strawberry.type(description="A message was sent in one of the viewer's conversations.")
@@ -32,8 +32,17 @@ class ConversationRead:
     last_read_seq: int
 
 
+@strawberry.type(
+    description="A partnership of the viewer's account changed status (sent to both sides); "
+    "`partnership` is as it is now."
+)
+class PartnershipUpdated:
+    cursor: str
+    partnership: Partnership
+
+
 InboxEvent = Annotated[
-    MessageCreated | AttachmentScanned | ConversationRead,
+    MessageCreated | AttachmentScanned | ConversationRead | PartnershipUpdated,
     strawberry.union(
         "InboxEvent",
         description="Pass an event's `cursor` as `inboxEvents(after:)` to resume after it.",
