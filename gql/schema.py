@@ -23,6 +23,12 @@ from gql.permissions import requires
 from gql.platform import PlatformScope, platform_only
 from gql.settings import Settings
 from gql.types.accounts import Viewer
+from gql.types.administration import (
+    DeleteRolePayload,
+    RoleConnection,
+    UpdateRolePayload,
+    UserConnection,
+)
 from gql.types.analytics import MessagingStats
 from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
 from gql.types.inputs import (
@@ -41,7 +47,7 @@ from gql.types.platform import (
 from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
 from gql.ws import OperationExecutor
 from models import Permission
-from resolvers import analytics, mutations, platform, queries
+from resolvers import administration, analytics, mutations, platform, queries
 from subscriptions import Subscription
 
 
@@ -64,6 +70,16 @@ class Query:
         extensions=requires(Permission.ANALYTICS_VIEW),
         description="Figures of the viewer's own account, bucketed; see services.analytics.",
     )
+    users: UserConnection = strawberry.field(
+        resolver=administration.users,
+        extensions=requires(Permission.USERS_MANAGE),
+        description="Users of the viewer's account (active or not), by e-mail address.",
+    )
+    roles: RoleConnection = strawberry.field(
+        resolver=administration.roles,
+        extensions=requires(Permission.USERS_MANAGE),
+        description="Roles of the viewer's account, built-in and custom, by name.",
+    )
 
 
 @strawberry.type
@@ -85,6 +101,14 @@ class Mutation:
     )
     assign_role: AssignRolePayload = strawberry.mutation(
         resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+    update_role: UpdateRolePayload = strawberry.mutation(
+        resolver=administration.update_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+    delete_role: DeleteRolePayload = strawberry.mutation(
+        resolver=administration.delete_role,
+        extensions=requires(Permission.USERS_MANAGE),
+        description="A role some user holds is ROLE_IN_USE; built-in roles stay.",
     )
     upsert_accounts: UpsertAccountsPayload = strawberry.mutation(
         resolver=platform.upsert_accounts,

@@ -60,6 +60,13 @@ class User:
         assert row is not None
         return Role.from_row(row)
 
+    @strawberry.field
+    def active(self, info: Info) -> bool | None:
+        """Whether the user may sign in; null for users of other accounts."""
+        viewer = info.context.viewer_or_none
+        own = viewer is not None and viewer.account_id == self._row.account_id  # type: ignore[attr-defined]
+        return self._row.active if own else None
+
     @classmethod
     def from_row(cls, row: UserRow) -> User:
         return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name, _row=row)
