@@ -13,6 +13,7 @@ from services.cursors import CursorCodec
 from services.hub import Hub
 from services.ratelimit import SendRateLimits, make_rate_limiter
 from services.scanning import make_scan_queue
+from services.sending import SendServices
 from services.sessions import Sessions
 
 
@@ -25,6 +26,8 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
+    # What the send path needs (services.sending.send), built from the above.
+    sending: SendServices
     # Open websockets by user: a deactivated user's close at once (services.sessions).
     sessions: Sessions = field(default_factory=Sessions)
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
@@ -35,17 +38,27 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         blobs = LocalBlobStore(settings.data_dir / "blobs")
         bus = make_bus(settings.redis_url)
+        scans = make_scan_queue(settings, blobs, bus)
+        send_limits = SendRateLimits(
+            make_rate_limiter(settings.redis_url),
+            per_user=settings.rate_limit_user_per_minute,
+            per_account=settings.rate_limit_account_per_minute,
+            upload_bytes=settings.rate_limit_upload_bytes_per_minute,
+        )
         return cls(
             settings=settings,
             cursors=CursorCodec(settings.jwt_secret),
             blobs=blobs,
             bus=bus,
-            scans=make_scan_queue(settings, blobs, bus),
+            scans=scans,
             hub=Hub(bus, queue_size=settings.subscriber_queue_size),
-            send_limits=SendRateLimits(
-                make_rate_limiter(settings.redis_url),
-                per_user=settings.rate_limit_user_per_minute,
-                per_account=settings.rate_limit_account_per_minute,
-                upload_bytes=settings.rate_limit_upload_bytes_per_minute,
+            send_limits=send_limits,
+            sending=SendServices(
+                blobs=blobs,
+                notifier=bus,
+                scans=scans,
+                limits=send_limits,
+                max_attachments=settings.max_attachments,
+                max_attachment_bytes=settings.max_attachment_bytes,
             ),
         )

@@ -26,6 +26,7 @@ from gql.types.accounts import Viewer
 from gql.types.administration import (
     DeleteRolePayload,
     RoleConnection,
+    UpdateMessagingSettingsPayload,
     UpdateRolePayload,
     UserConnection,
 )
@@ -109,6 +110,10 @@ class Mutation:
         resolver=administration.delete_role,
         extensions=requires(Permission.USERS_MANAGE),
         description="A role some user holds is ROLE_IN_USE; built-in roles stay.",
+    )
+    update_messaging_settings: UpdateMessagingSettingsPayload = strawberry.mutation(
+        resolver=administration.update_messaging_settings,
+        extensions=requires(Permission.SETTINGS_MANAGE),
     )
     upsert_accounts: UpsertAccountsPayload = strawberry.mutation(
         resolver=platform.upsert_accounts,

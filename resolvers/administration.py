@@ -7,18 +7,20 @@ import uuid
 import strawberry
 
 from gql.context import Info
-from gql.types.accounts import Role, User
+from gql.types.accounts import Account, Role, User
 from gql.types.administration import (
     DeleteRoleInput,
     DeleteRolePayload,
     RoleConnection,
+    UpdateMessagingSettingsInput,
+    UpdateMessagingSettingsPayload,
     UpdateRoleInput,
     UpdateRolePayload,
     UserConnection,
 )
 from gql.types.conversations import Edge, page_info
 from gql.types.errors import top_level, user_error
-from services import accounts, directory
+from services import accounts, directory, messaging_settings
 from services.cursors import page_size
 from services.errors import DomainError, NotFound
 
@@ -77,3 +79,18 @@ async def delete_role(info: Info, input: DeleteRoleInput) -> DeleteRolePayload:
     except DomainError as error:
         return DeleteRolePayload(errors=[user_error(error)])
     return DeleteRolePayload(deleted_role_id=strawberry.ID(str(deleted)))
+
+
+async def update_messaging_settings(
+    info: Info, input: UpdateMessagingSettingsInput
+) -> UpdateMessagingSettingsPayload:
+    change = messaging_settings.SettingsChange(
+        partners_may_start_conversations=input.partners_may_start_conversations,
+        prospect_messages_before_reply=input.prospect_messages_before_reply,
+        accepts_prospect_messages=input.accepts_prospect_messages,
+    )
+    try:
+        row = await messaging_settings.update_settings(info.context.viewer, change)
+    except DomainError as error:
+        return UpdateMessagingSettingsPayload(errors=[user_error(error)])
+    return UpdateMessagingSettingsPayload(account=Account.from_row(row))

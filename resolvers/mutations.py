@@ -23,32 +23,20 @@ from gql.types.inputs import (
     SetConversationArchivedPayload,
 )
 from services import accounts, conversations, sending
-from services.attachments import Upload, stage_uploads
+from services.attachments import Upload
 from services.errors import DomainError, NotFound
 
 
 async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayload:
     ctx = info.context
-    settings = ctx.rt.settings
     try:
-        uploads = cast("list[Upload]", input.attachments or [])
-        await ctx.rt.send_limits.check_send(
-            ctx.viewer, sum(getattr(u, "size", None) or 0 for u in uploads)
-        )
-        files = await stage_uploads(
-            ctx.rt.blobs,
-            uploads,
-            max_files=settings.max_attachments,
-            max_bytes=settings.max_attachment_bytes,
-        )
-        result = await sending.send_message(
+        result = await sending.send(
             ctx.viewer,
-            sending.SendRequest(
-                str(input.recipient_account_id), input.body, input.client_message_id, files
-            ),
-            blobs=ctx.rt.blobs,
-            notifier=ctx.rt.bus,
-            scans=ctx.rt.scans,
+            str(input.recipient_account_id),
+            input.body,
+            services=ctx.rt.sending,
+            uploads=cast("list[Upload]", input.attachments or []),
+            client_message_id=input.client_message_id,
         )
     except DomainError as error:
         return SendMessagePayload(errors=[user_error(error)])

@@ -14,11 +14,41 @@ from services.auth import parse_permissions
 
 
 @strawberry.type
+class MessagingSettings:
+    partners_may_start_conversations: bool = strawberry.field(
+        description="Brands: partners may write first (default true)."
+    )
+    prospect_messages_before_reply: int = strawberry.field(
+        description="Brands: messages to a PROSPECT before it replies, 0–10 (default 2)."
+    )
+    accepts_prospect_messages: bool = strawberry.field(
+        description="Partners: brands it is a PROSPECT of may write (default true)."
+    )
+
+    @classmethod
+    def from_row(cls, row: AccountRow) -> MessagingSettings:
+        return cls(
+            partners_may_start_conversations=row.partners_may_start_conversations,
+            prospect_messages_before_reply=row.prospect_messages_before_reply,
+            accepts_prospect_messages=row.accepts_prospect_messages,
+        )
+
+
+@strawberry.type
 class Account:
     id: strawberry.ID
     name: str
     kind: AccountKind
     messaging_terms_accepted: bool
+    _settings: strawberry.Private[MessagingSettings | None] = None
+
+    @strawberry.field
+    def messaging_settings(self, info: Info) -> MessagingSettings | None:
+        """The account's messaging settings; null for other accounts."""
+        viewer = info.context.viewer_or_none
+        if viewer is None or str(viewer.account_id) != self.id:
+            return None
+        return self._settings
 
     @classmethod
     def from_row(cls, row: AccountRow) -> Account:
@@ -27,6 +57,7 @@ class Account:
             name=row.name,
             kind=row.kind,
             messaging_terms_accepted=terms_accepted(row),
+            _settings=MessagingSettings.from_row(row),
         )
 
 
