@@ -119,7 +119,9 @@ async def send(
         raise PermissionDenied("Sending needs the MESSAGING permission.")
     check_client_message_id(client_message_id)
     check_body(body, bool(uploads))
-    await find_partnership(viewer, parse_id(recipient_account_id, "recipientAccountId"))
+    partnership = await find_partnership(
+        viewer, parse_id(recipient_account_id, "recipientAccountId")
+    )
     if services.limits is not None:
         await services.limits.check_send(
             viewer, sum(getattr(u, "size", None) or 0 for u in uploads)
@@ -136,6 +138,7 @@ async def send(
         blobs=services.blobs,
         notifier=services.notifier,
         scans=services.scans,
+        partnership=partnership,
     )
 
 
@@ -229,8 +232,10 @@ async def send_message(
     blobs: BlobStore,
     notifier: events_log.Notifier,
     scans: ScanQueue,
+    partnership: Partnership | None = None,
 ) -> SendResult:
     """Send (or idempotently re-answer) a message; owns and always disposes `request.files`.
+    Prefer `send`; `partnership` is the recipient's, when the caller has looked it up.
 
     Side effects after commit: audience notified, one scan job per attachment queued.
     """
@@ -245,7 +250,8 @@ async def send_message(
             replay = await _replay(viewer, client_message_id, digest)
             if replay is not None:
                 return replay
-        partnership = await find_partnership(viewer, recipient)
+        if partnership is None:
+            partnership = await find_partnership(viewer, recipient)
         account = await Account.get(id=viewer.account_id)
         if not terms_accepted(account):
             raise InvalidInput(
