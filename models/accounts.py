@@ -22,9 +22,9 @@ class Account(Model):
     external_id = fields.CharField(max_length=128, null=True, unique=True)
     # Messaging settings (services.settings): the first two apply to brands, the third to
     # partners.
-    partners_may_start_conversations = fields.BooleanField(default=True)
-    prospect_messages_before_reply = fields.IntField(default=2)
-    accepts_prospect_messages = fields.BooleanField(default=True)
+    partners_may_start_conversations = fields.BooleanField(default=True, db_default=True)
+    prospect_messages_before_reply = fields.IntField(default=2, db_default=2)
+    accepts_prospect_messages = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -39,7 +39,9 @@ class Role(Model):
     name = fields.CharField(max_length=100)
     # What makes two names the same (services.role_names.name_key): case, spacing and
     # look-alike characters folded away; unique per account.
-    name_key = fields.CharField(max_length=400)
+    # (The database default only serves rows that existed before the column: SQLite cannot
+    # drop a default without rebuilding a table other tables point to.)
+    name_key = fields.CharField(max_length=400, db_default="")
     built_in = fields.BooleanField(default=False)
     # Comma-separated Permission values, sorted.
     permissions = fields.CharField(max_length=500, default="")
@@ -63,7 +65,7 @@ class User(Model):
     # The platform's own id (`upsertUsers`); null for users it did not push.
     external_id = fields.CharField(max_length=128, null=True, unique=True)
     # An inactive user's tokens stop working at once (services.auth).
-    active = fields.BooleanField(default=True)
+    active = fields.BooleanField(default=True, db_default=True)
     deactivated_at = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from models import Account, AccountKind, PartnershipStatus, User
@@ -58,6 +58,7 @@ async def seed_demo() -> list[DemoUser]:
     account_items += [
         platform.AccountItem(f"demo:{_slug(n)}", AccountKind.PARTNER, n) for n, _, _ in PARTNERS
     ]
+    await _adopt_earlier_demo(account_items)
     _check(await platform.upsert_accounts(account_items))
     user_items: list[tuple[platform.UserItem, str]] = []
     for brand in BRANDS:
@@ -81,6 +82,7 @@ async def seed_demo() -> list[DemoUser]:
                 "ACCOUNT_ADMIN",
             )
         )
+    await _adopt_earlier_demo([item for item, _ in user_items])
     user_ids = _check(await platform.upsert_users([item for item, _ in user_items]))
     partnership_items = [
         platform.PartnershipItem(f"demo:{_slug(brand)}", f"demo:{_slug(name)}", status)
@@ -99,3 +101,19 @@ async def seed_demo() -> list[DemoUser]:
             viewer = await load_viewer_by_user(member.user.id)
             await accounts.accept_messaging_terms(viewer)
     return demo
+
+
+async def _adopt_earlier_demo(
+    items: Sequence[platform.AccountItem] | Sequence[platform.UserItem],
+) -> None:
+    """Give demo rows seeded before externalIds existed their externalId, so that seeding
+    again finds them instead of clashing with them."""
+    for item in items:
+        if isinstance(item, platform.AccountItem):
+            found = await Account.filter(name=item.name, kind=item.kind, external_id=None).first()
+            if found is not None:
+                await Account.filter(id=found.id).update(external_id=item.external_id)
+        else:
+            await User.filter(email=item.email, external_id=None).update(
+                external_id=item.external_id
+            )

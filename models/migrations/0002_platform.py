@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Account',
             name='accepts_prospect_messages',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         ops.AddField(
             model_name='Account',
@@ -45,12 +45,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Account',
             name='partners_may_start_conversations',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         ops.AddField(
             model_name='Account',
             name='prospect_messages_before_reply',
-            field=fields.IntField(default=2),
+            field=fields.IntField(default=2, db_default=2),
         ),
         ops.AlterField(
             model_name='Event',
@@ -70,14 +70,9 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Role',
             name='name_key',
-            field=fields.CharField(max_length=400, default=''),
+            field=fields.CharField(max_length=400, db_default=''),
         ),
         ops.RunPython(fill_role_name_keys),
-        ops.AlterField(
-            model_name='Role',
-            name='name_key',
-            field=fields.CharField(max_length=400),
-        ),
         ops.AddConstraint(
             model_name='Role',
             constraint=UniqueConstraint(fields=('account', 'name_key'), name=None),
@@ -85,7 +80,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='active',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         ops.AddField(
             model_name='User',
