@@ -31,7 +31,7 @@ from tortoise.transactions import in_transaction
 from models import Account, AccountKind, EventKind, Partnership, PartnershipStatus, Role, User
 from services import accounts, events_log
 from services.errors import DomainError, InvalidInput, NotFound
-from services.sql import is_sqlite
+from services.sql import fetch, is_sqlite
 
 MAX_BATCH = 500
 MAX_EXTERNAL_ID = 128
@@ -349,30 +349,20 @@ async def _write_partnerships(
     async with in_transaction() as conn:
         existing = await _existing(conn, pairs)
         new = [
-            Partnership(id=uuid.uuid4(), brand_id=b, partner_id=p, status=wanted[(b, p)][1])
-            for b, p in pairs
-            if (b, p) not in existing
+            (uuid.uuid4(), brand, partner, wanted[(brand, partner)][1])
+            for brand, partner in pairs
+            if (brand, partner) not in existing
         ]
         created: set[uuid.UUID] = set()
         if new:
-            await Partnership.bulk_create(new, ignore_conflicts=True, using_db=conn)
-            inserted = (
-                await Partnership.filter(id__in=[p.id for p in new])
-                .using_db(conn)
-                .values_list("id", flat=True)
-            )
-            created = {uuid.UUID(str(i)) for i in inserted}
+            created = await _insert_new(conn, new)
             if len(created) < len(new):  # some were created meanwhile by a concurrent call
                 existing |= await _existing(
-                    conn,
-                    [(p.brand_id, p.partner_id) for p in new if p.id not in created],  # type: ignore[attr-defined]
+                    conn, [(b, p) for i, b, p, _ in new if i not in created]
                 )
-            for partnership in new:
-                if partnership.id in created:
-                    existing[(partnership.brand_id, partnership.partner_id)] = (  # type: ignore[attr-defined]
-                        partnership.id,
-                        partnership.status,
-                    )
+            for pid, brand, partner, status in new:
+                if pid in created:
+                    existing[(brand, partner)] = (pid, status)
         changes: dict[PartnershipStatus, list[uuid.UUID]] = {}
         events: list[tuple[list[uuid.UUID], dict[str, object]]] = []
         for (brand, partner), (pid, status) in existing.items():
@@ -392,3 +382,35 @@ async def _write_partnerships(
         )
     written = [(existing[pair][0], existing[pair][0] in created) for pair in pairs]
     return written, audience
+
+
+async def _insert_new(
+    conn: BaseDBAsyncClient,
+    rows: Sequence[tuple[uuid.UUID, uuid.UUID, uuid.UUID, PartnershipStatus]],
+) -> set[uuid.UUID]:
+    """Insert partnerships unless their pair exists; the ids actually inserted."""
+    if is_sqlite(conn):
+        await Partnership.bulk_create(
+            [Partnership(id=i, brand_id=b, partner_id=p, status=s) for i, b, p, s in rows],
+            ignore_conflicts=True,
+            using_db=conn,
+        )
+        inserted = (
+            await Partnership.filter(id__in=[r[0] for r in rows])
+            .using_db(conn)
+            .values_list("id", flat=True)
+        )
+        return {uuid.UUID(str(i)) for i in inserted}
+    # One statement for the whole batch (tortoise's bulk_create runs one per row).
+    found = await fetch(
+        conn,
+        "INSERT INTO partnerships (id, brand_id, partner_id, status, created_at, updated_at)"
+        " SELECT i, b, p, s, now(), now()"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) AS t(i, b, p, s)"
+        " ON CONFLICT (brand_id, partner_id) DO NOTHING RETURNING id",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3].value for r in rows],
+    )
+    return {row["id"] for row in found}
