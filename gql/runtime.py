@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 from gql.settings import Settings
 from services.attachments import ScanService
-from services.blobs import BlobStore, LocalBlobStore
+from services.blobs import BlobStore, make_blob_store
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
+from services.notifications import NotificationLoop, make_notifier
 from services.ratelimit import SendRateLimits, make_rate_limiter
 from services.scanning import make_scan_queue
 from services.sending import SendServices
@@ -30,21 +31,25 @@ class Runtime:
     sending: SendServices
     # Open websockets by user: a deactivated user's close at once (services.sessions).
     sessions: Sessions = field(default_factory=Sessions)
+    # Without Redis the serving process also sends notification e-mails; with Redis,
+    # `liaison worker` processes do.
+    notifications: NotificationLoop | None = None
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
     # as subscriptions may watch it and end (close websockets with gql.ws's 1012).
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        blobs = LocalBlobStore(settings.data_dir / "blobs")
+        blobs = make_blob_store(settings.blob_url, settings.data_dir)
         bus = make_bus(settings.redis_url)
-        scans = make_scan_queue(settings, blobs, bus)
+        scans = make_scan_queue(settings, blobs, bus, policy=settings.scan_policy)
         send_limits = SendRateLimits(
             make_rate_limiter(settings.redis_url),
             per_user=settings.rate_limit_user_per_minute,
             per_account=settings.rate_limit_account_per_minute,
             upload_bytes=settings.rate_limit_upload_bytes_per_minute,
         )
+        notifier = None if settings.redis_url else make_notifier(settings)
         return cls(
             settings=settings,
             cursors=CursorCodec(settings.jwt_secret),
@@ -61,4 +66,5 @@ class Runtime:
                 max_attachments=settings.max_attachments,
                 max_attachment_bytes=settings.max_attachment_bytes,
             ),
+            notifications=NotificationLoop(notifier) if notifier else None,
         )

@@ -26,7 +26,15 @@ from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, Node, OperationDefinitionNode, Visitor, visit
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    Node,
+    OperationDefinitionNode,
+    Visitor,
+    visit,
+)
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -36,13 +44,19 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     Message,
+    SubscribeMessage,
 )
 
 from gql.context import Context, Info
-from gql.execution import LeafFastPath
+from gql.encoding import dumps
+from gql.execution import LiaisonExecutor
+from gql.faults import WS_TRY_AGAIN_LATER
+from gql.persisted import PersistedQueryError
 from services.auth import Viewer, load_viewer
 from services.errors import Unauthenticated
+from services.faults import unavailable_dependency
 
 log = logging.getLogger("liaison.ws")
 
@@ -105,7 +119,7 @@ class LiveOperation:
         assert isinstance(result, ExecutionResult)
         if result.errors:
             return None
-        return json.dumps({"data": result.data}, separators=(",", ":"))
+        return dumps({"data": result.data}).decode()
 
     async def send_next(self, payload: str) -> None:
         """Send a `next` frame of this operation with an already serialised payload."""
@@ -125,7 +139,7 @@ def live_operation(info: Info) -> LiveOperation | None:
     return current
 
 
-class OperationExecutor(LeafFastPath):
+class OperationExecutor(LiaisonExecutor):
     """Strawberry's executor; the first one built in an operation's task is its executor."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -148,7 +162,9 @@ def _variables_below_root(
     operation: OperationDefinitionNode, fragments: dict[str, Any]
 ) -> set[str]:
     collector = _VariableNames()
-    parts: list[Node] = [*(operation.directives or ()), *fragments.values()]
+    # graphql-core 3.3 keeps each fragment as `FragmentDetails(definition, signatures)`.
+    definitions = [getattr(f, "definition", f) for f in fragments.values()]
+    parts: list[Node] = [*(operation.directives or ()), *definitions]
     for selection in operation.selection_set.selections:
         if isinstance(selection, FieldNode):
             parts.extend(selection.directives or ())
@@ -173,11 +189,49 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._received = True
         await super().handle_message(message)
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # The persisted-query rules of HTTP (gql.persisted) hold here too: a hash alone
+        # names a known document; in production with a manifest, nothing else runs.
+        persisted = getattr(self.view, "persisted", None)
+        payload = message.get("payload")
+        if persisted is not None and isinstance(payload, dict) and self.connection_acknowledged:
+            try:
+                query = persisted.resolve(payload.get("query"), payload.get("extensions"))
+            except PersistedQueryError as error:
+                failure = GraphQLError(error.message, extensions={"code": error.code})
+                await self.send_message(
+                    ErrorMessage(id=message["id"], type="error", payload=[failure.formatted])
+                )
+                return
+            if query is not None:
+                payload["query"] = query
+        await super().handle_subscribe(message)
+
+    async def send_message(self, message: Message) -> None:
+        # An operation that closed the socket (slow consumer, restart, outage) still gets its
+        # `complete` from Strawberry: there is nobody left to send it to.
+        websocket = self.context.request
+        if isinstance(websocket, WebSocket) and (
+            websocket.application_state is not WebSocketState.CONNECTED
+        ):
+            return
+        await super().send_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
         if isinstance(payload, dict) and not self.connection_init_received:
             self.context.extras[CONNECTION_PARAMS] = payload
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)
+        except Exception as error:
+            dependency = unavailable_dependency(error)
+            if dependency is None:
+                raise
+            # Authentication needs the database: tell the client to reconnect later (1013 is
+            # "try again later"; graphql-ws clients retry it and resume from their cursor).
+            log.warning("websocket refused: %s unavailable (%s)", dependency, error)
+            await self.websocket.close(WS_TRY_AGAIN_LATER, f"{dependency} unavailable; retry")
+            return
         if self.connection_acknowledged and self.view.keep_alive_interval:
             self._schedule_ping()
 

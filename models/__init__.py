@@ -1,8 +1,19 @@
 """Tortoise models of Liaison; migrations live in `models.migrations`."""
 
 from models.accounts import Account, Role, User
-from models.enums import AccountKind, EventKind, PartnershipStatus, Permission, ScanStatus
+from models.enums import (
+    AccountKind,
+    EventKind,
+    InboxFolder,
+    NotificationFrequency,
+    NotificationKind,
+    NotificationStatus,
+    PartnershipStatus,
+    Permission,
+    ScanStatus,
+)
 from models.messaging import Attachment, Conversation, Event, Message, Participant, Partnership
+from models.notifications import Notification
 
 __models__ = [
     Account,
@@ -14,6 +25,7 @@ __models__ = [
     Message,
     Attachment,
     Event,
+    Notification,
 ]
 
 __all__ = [
@@ -23,7 +35,12 @@ __all__ = [
     "Conversation",
     "Event",
     "EventKind",
+    "InboxFolder",
     "Message",
+    "Notification",
+    "NotificationFrequency",
+    "NotificationKind",
+    "NotificationStatus",
     "Participant",
     "Partnership",
     "PartnershipStatus",

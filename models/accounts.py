@@ -3,7 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import AccountKind
+from models.enums import AccountKind, NotificationFrequency
 
 
 class Account(Model):
@@ -67,6 +67,9 @@ class User(Model):
     # An inactive user's tokens stop working at once (services.auth).
     active = fields.BooleanField(default=True, db_default=True)
     deactivated_at = fields.DatetimeField(null=True, db_index=True)
+    notification_frequency = fields.CharEnumField(
+        NotificationFrequency, max_length=16, default=NotificationFrequency.IMMEDIATE
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -37,3 +37,30 @@ class EventKind(StrEnum):
     ATTACHMENT_SCANNED = "ATTACHMENT_SCANNED"
     CONVERSATION_READ = "CONVERSATION_READ"
     PARTNERSHIP_UPDATED = "PARTNERSHIP_UPDATED"
+    CONVERSATION_UPDATED = "CONVERSATION_UPDATED"
+
+
+class InboxFolder(StrEnum):
+    INBOX = "INBOX"
+    DONE = "DONE"
+    SPAM = "SPAM"
+
+
+class NotificationFrequency(StrEnum):
+    IMMEDIATE = "IMMEDIATE"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    OFF = "OFF"
+
+
+class NotificationKind(StrEnum):
+    CONVERSATION = "CONVERSATION"
+    DAILY_DIGEST = "DAILY_DIGEST"
+    WEEKLY_DIGEST = "WEEKLY_DIGEST"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"

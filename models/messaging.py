@@ -5,7 +5,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.accounts import Account, User
-from models.enums import AccountKind, EventKind, PartnershipStatus, ScanStatus
+from models.enums import AccountKind, EventKind, InboxFolder, PartnershipStatus, ScanStatus
 
 
 class Partnership(Model):
@@ -48,10 +48,12 @@ class Conversation(Model):
 
     class Meta:
         table = "conversations"
+        # The notifier looks only at conversations with recent messages.
+        indexes = (Index(fields=("last_message_at",)),)
 
 
 class Participant(Model):
-    """One side's view of a conversation: read position, archived flag, inbox order."""
+    """One side's view of a conversation: read position, triage state, inbox order."""
 
     id = fields.BigIntField(primary_key=True)
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
@@ -66,13 +68,20 @@ class Participant(Model):
     # Copy of the conversation's last seq, so unread = last_seq - last_read_seq on one row.
     last_seq = fields.IntField(default=0)
     last_read_seq = fields.IntField(default=0)
-    archived = fields.BooleanField(default=False)
+    # Database defaults too: the migration adds these columns to existing rows.
+    folder = fields.CharEnumField(
+        InboxFolder, max_length=8, default=InboxFolder.INBOX, db_default=InboxFolder.INBOX.value
+    )
+    priority = fields.BooleanField(default=False, db_default=False)
+    assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "liaison.User", related_name="assigned", null=True, on_delete=fields.SET_NULL
+    )
     last_activity_at = fields.DatetimeField()
 
     class Meta:
         table = "participants"
         unique_together = (("conversation", "account"),)
-        indexes = (Index(fields=("account_id", "archived", "last_activity_at", "conversation_id")),)
+        indexes = (Index(fields=("account_id", "folder", "last_activity_at", "conversation_id")),)
 
 
 class Message(Model):

@@ -40,7 +40,7 @@ async def users(info: Info, first: int | None = 20, after: str | None = None) ->
     except DomainError as error:
         raise top_level(error) from None
     return UserConnection(
-        edges=[Edge(cursor=c, node=User.from_row(u)) for c, u in page.items],
+        edges=[Edge(cursor=c, node=User.from_row(u, ctx.viewer.account_id)) for c, u in page.items],
         page_info=page_info(page),  # type: ignore[arg-type]
         total_count=page.total_count,
     )

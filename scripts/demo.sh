@@ -23,5 +23,7 @@ cat <<TXT
   Attachments stay PENDING until clamd runs: scripts/clamd.sh start, then restart this
   with LIAISON_CLAMD=<the socket it prints>.
 
+  Web app:    http://127.0.0.1:$port/app/   (open it; sign in with one click as any demo user)
+
 TXT
 exec .venv/bin/liaison serve --port "$port"

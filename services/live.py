@@ -77,6 +77,7 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
         if partnership_ids
         else {}
     )
+    user_ids |= {p.assignee_id for p in participants.values() if p.assignee_id}  # type: ignore[attr-defined]
     return EventRows(
         participants=participants,
         messages=messages,

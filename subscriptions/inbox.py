@@ -23,6 +23,7 @@ from strawberry.extensions.field_extension import FieldExtension
 
 from gql import ws
 from gql.context import Context, Info
+from gql.faults import WS_TRY_AGAIN_LATER
 from gql.loaders import Loaders, make_loaders
 from gql.permissions import requires
 from gql.types.accounts import Account
@@ -31,6 +32,7 @@ from gql.types.errors import top_level
 from gql.types.events import (
     AttachmentScanned,
     ConversationRead,
+    ConversationUpdated,
     InboxEvent,
     MessageCreated,
     PartnershipUpdated,
@@ -40,6 +42,7 @@ from services import live
 from services.cursors import CursorCodec
 from services.errors import DomainError, InvalidCursor
 from services.events_log import EventRecord
+from services.faults import unavailable_dependency
 from services.hub import Batch, Delivery, HubStopped, SlowConsumer, Subscriber
 
 CURSOR_KIND = "inbox"
@@ -112,6 +115,8 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
             attachment=Attachment.from_row(attachment),
             message=Message.from_row(rows.messages[attachment.message_id]),  # type: ignore[attr-defined]
         )
+    if record.kind is EventKind.CONVERSATION_UPDATED:
+        return ConversationUpdated(cursor=cursor, conversation=Conversation.from_row(participant))
     reader = rows.accounts.get(record.reader_account_id) if record.reader_account_id else None
     if reader is None:
         return None
@@ -207,12 +212,12 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
         start = decode_cursor(rt.cursors, account_id, after)
     except DomainError as error:
         raise top_level(error) from None
-    if viewer.user_id not in await live.messaging_user_ids(account_id):
-        raise permission_denied()
     operation = ws.live_operation(info)
     share_key = operation.share_key(viewer) if operation is not None else None
     sender = LiveSender(operation, context, share_key) if operation is not None else None
     try:
+        if viewer.user_id not in await live.messaging_user_ids(account_id):
+            raise permission_denied()
         prepare = partial(prepare_live_batch, rt.cursors, account_id)
         async with rt.hub.subscribe(
             account_id, start, prepare=prepare, direct=sender
@@ -244,6 +249,12 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
         await ws.close(context, ws.CLOSE_SLOW_CONSUMER, ws.SLOW_CONSUMER_REASON)
     except HubStopped:
         await ws.close(context, ws.CLOSE_SERVICE_RESTART, "Server restarting")
+    except Exception as error:
+        dependency = unavailable_dependency(error)
+        if dependency is None:
+            raise
+        # Not an error of this operation: the client reconnects and resumes from its cursor.
+        await ws.close(context, WS_TRY_AGAIN_LATER, f"{dependency} unavailable; resume later")
 
 
 MESSAGING_ONLY: list[FieldExtension] = [*requires(Permission.MESSAGING)]

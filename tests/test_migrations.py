@@ -27,7 +27,7 @@ from services.sql import fetch
 
 async def main(url):
     config = tortoise_config(url)
-    await migrate(config=config, target="liaison.0001_initial")
+    await migrate(config=config, target="liaison.0005_notifications")
     conn = connections.get("default")
     now = datetime.now(UTC)
     if url.startswith("sqlite"):
@@ -41,8 +41,10 @@ async def main(url):
     ):
         await fetch(conn, "INSERT INTO roles (id, account_id, name, built_in, permissions, created_at)"
                     " VALUES ($1, $2, $3, $4, $5, $6)", rid, account, name, built_in, perms, now)
-    await fetch(conn, "INSERT INTO users (id, account_id, role_id, email, name, created_at)"
-                " VALUES ($1, $2, $3, 'old@example.test', 'Old', $4)", user, account, admin_role, now)
+    await fetch(conn, "INSERT INTO users (id, account_id, role_id, email, name, created_at,"
+                " notification_frequency)"
+                " VALUES ($1, $2, $3, 'old@example.test', 'Old', $4, 'IMMEDIATE')",
+                user, account, admin_role, now)
     await Tortoise.close_connections()
     await migrate(config=config)
     conn = connections.get("default")
@@ -54,7 +56,16 @@ async def main(url):
     await Tortoise.close_connections()
     print(json.dumps({"roles": roles, "users": users, "accounts": accounts}, default=str))
 
-asyncio.run(main(sys.argv[1]))
+async def run(url):
+    try:
+        await main(url)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        await Tortoise.close_connections()
+        sys.exit(1)
+
+asyncio.run(run(sys.argv[1]))
 """
 
 
@@ -71,14 +82,14 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_0002_upgrades_roles_users_and_accounts(empty_database: str) -> None:
+def test_0006_upgrades_roles_users_and_accounts(empty_database: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", UPGRADE, empty_database],
         cwd=ROOT,
         env=dict(os.environ),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.strip().splitlines()[-1])

@@ -41,8 +41,23 @@ class PartnershipUpdated:
     partnership: Partnership
 
 
+@strawberry.type(
+    description=(
+        "The viewer's side of a conversation changed: folder, priority, assignee or read "
+        "position. Sent to the viewer's account only."
+    )
+)
+class ConversationUpdated:
+    cursor: str
+    conversation: Conversation
+
+
 InboxEvent = Annotated[
-    MessageCreated | AttachmentScanned | ConversationRead | PartnershipUpdated,
+    MessageCreated
+    | AttachmentScanned
+    | ConversationRead
+    | ConversationUpdated
+    | PartnershipUpdated,
     strawberry.union(
         "InboxEvent",
         description="Pass an event's `cursor` as `inboxEvents(after:)` to resume after it.",

@@ -12,8 +12,10 @@ from typing import Any, Protocol
 
 from tortoise import Tortoise
 
-from services.blobs import LocalBlobStore
+from services.blobs import make_blob_store
 from services.bus import make_bus
+from services.notifications import NotificationLoop, make_notifier
+from services.notifications.service import NotificationSettings
 from services.scanner import ClamdScanner
 from services.scanning.local import InProcessScanQueue
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
@@ -32,10 +34,16 @@ class WorkerSettings(Protocol):
     @property
     def data_dir(self) -> Path: ...
     @property
+    def blob_url(self) -> str | None: ...
+    @property
     def scan_max_attempts(self) -> int: ...
     @property
     def scan_timeout_seconds(self) -> float: ...
     def tortoise_config(self) -> dict[str, Any]: ...
+
+
+class FullWorkerSettings(WorkerSettings, NotificationSettings, Protocol):
+    """The worker also sends notification e-mails."""
 
 
 class NotConfigured(SystemExit):
@@ -43,7 +51,7 @@ class NotConfigured(SystemExit):
 
 
 async def run_worker(
-    settings: WorkerSettings, *, burst: bool = False, policy: ScanPolicy = DEFAULT_POLICY
+    settings: FullWorkerSettings, *, burst: bool = False, policy: ScanPolicy = DEFAULT_POLICY
 ) -> None:
     if not settings.clamd:
         log.error("liaison worker: LIAISON_CLAMD is not set; start clamd (scripts/clamd.sh start)")
@@ -51,8 +59,12 @@ async def run_worker(
     await Tortoise.init(config=settings.tortoise_config())
     bus = make_bus(settings.redis_url)
     await bus.start()
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    blobs = make_blob_store(settings.blob_url, settings.data_dir)
     scanner = ClamdScanner(settings.clamd, timeout=settings.scan_timeout_seconds)
+    notifier = make_notifier(settings)
+    notifications = NotificationLoop(notifier) if notifier else None
+    if notifications and not burst:
+        await notifications.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -86,7 +98,11 @@ async def run_worker(
             for future in done_or_stop:
                 future.cancel()
             await queue.stop()
+        if notifications and burst:
+            await notifications.notifier.tick()
     finally:
+        if notifications:
+            await notifications.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await bus.stop()

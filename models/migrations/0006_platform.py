@@ -27,7 +27,7 @@ async def fill_role_name_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('liaison', '0001_initial')]
+    dependencies = [('liaison', '0005_notifications')]
 
     initial = False
 
