@@ -27,8 +27,6 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
-    # What the send path needs (services.sending.send), built from the above.
-    sending: SendServices
     # Open websockets by user: a deactivated user's close at once (services.sessions).
     sessions: Sessions = field(default_factory=Sessions)
     # Without Redis the serving process also sends notification e-mails; with Redis,
@@ -37,6 +35,18 @@ class Runtime:
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
     # as subscriptions may watch it and end (close websockets with gql.ws's 1012).
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def sending(self) -> SendServices:
+        """What the send path needs (services.sending.send), from the collaborators above."""
+        return SendServices(
+            blobs=self.blobs,
+            notifier=self.bus,
+            scans=self.scans,
+            limits=self.send_limits,
+            max_attachments=self.settings.max_attachments,
+            max_attachment_bytes=self.settings.max_attachment_bytes,
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -58,13 +68,5 @@ class Runtime:
             scans=scans,
             hub=Hub(bus, queue_size=settings.subscriber_queue_size),
             send_limits=send_limits,
-            sending=SendServices(
-                blobs=blobs,
-                notifier=bus,
-                scans=scans,
-                limits=send_limits,
-                max_attachments=settings.max_attachments,
-                max_attachment_bytes=settings.max_attachment_bytes,
-            ),
             notifications=NotificationLoop(notifier) if notifier else None,
         )
