@@ -71,7 +71,7 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
     ).then((d) => {
       setItems((old) => [...old, ...d.inbox.edges.map((e) => e.node)]);
       setMore(d.inbox.pageInfo.hasNextPage ? d.inbox.pageInfo.endCursor : null);
-    });
+    }).catch((e: Error) => setError(e.message));
   };
 
   useEffect(load, [tab, status, assignee, query]);
