@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from gql.settings import Settings
 from services.attachments import ScanService
 from services.blobs import BlobStore, make_blob_store
+from services.bulk import BulkPolicy, InProcessBulkQueue, RedisBulkQueue, make_bulk_queue
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
@@ -25,6 +26,7 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
+    bulk: InProcessBulkQueue | RedisBulkQueue
     # Without Redis the serving process also sends notification e-mails; with Redis,
     # `liaison worker` processes do.
     notifications: NotificationLoop | None = None
@@ -49,6 +51,13 @@ class Runtime:
                 per_user=settings.rate_limit_user_per_minute,
                 per_account=settings.rate_limit_account_per_minute,
                 upload_bytes=settings.rate_limit_upload_bytes_per_minute,
+            ),
+            bulk=make_bulk_queue(
+                settings.redis_url,
+                bus,
+                BulkPolicy(
+                    lease_seconds=settings.bulk_lease_seconds, chunk_size=settings.bulk_chunk_size
+                ),
             ),
             notifications=NotificationLoop(notifier) if notifier else None,
         )

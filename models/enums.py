@@ -13,6 +13,7 @@ class Permission(StrEnum):
     PARTNERS_VIEW = "PARTNERS_VIEW"
     ANALYTICS_VIEW = "ANALYTICS_VIEW"
     USERS_MANAGE = "USERS_MANAGE"
+    BULK_MESSAGING = "BULK_MESSAGING"
 
 
 class PartnershipStatus(StrEnum):
@@ -36,6 +37,21 @@ class EventKind(StrEnum):
     ATTACHMENT_SCANNED = "ATTACHMENT_SCANNED"
     CONVERSATION_READ = "CONVERSATION_READ"
     CONVERSATION_UPDATED = "CONVERSATION_UPDATED"
+    BULK_SEND_PROGRESS = "BULK_SEND_PROGRESS"
+
+
+class BulkSendStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class BulkOutcome(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
 
 
 class InboxFolder(StrEnum):

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from gql.types.accounts import Account
+from gql.types.bulk import BulkSendProgress
 from gql.types.conversations import Attachment, Conversation, Message
 
 
@@ -44,7 +45,7 @@ class ConversationUpdated:
 
 
 InboxEvent = Annotated[
-    MessageCreated | AttachmentScanned | ConversationRead | ConversationUpdated,
+    MessageCreated | AttachmentScanned | ConversationRead | ConversationUpdated | BulkSendProgress,
     strawberry.union(
         "InboxEvent",
         description="Pass an event's `cursor` as `inboxEvents(after:)` to resume after it.",
