@@ -106,11 +106,12 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
       timer = setTimeout(() => latestLoad.current(), 150);
     };
     const offEvent = onLiveEvent((event) => {
-      if (event.__typename === "AttachmentScanned") return;
+      if (event.__typename === "AttachmentScanned" || event.__typename === "BulkSendProgress") {
+        return;
+      }
+      const changed = event.conversation;
       setItems((old) =>
-        old.map((c) =>
-          c.id === event.conversation.id ? { ...c, unreadCount: event.conversation.unreadCount } : c,
-        ),
+        old.map((c) => (c.id === changed.id ? { ...c, unreadCount: changed.unreadCount } : c)),
       );
       schedule();
     });
