@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise.backends.base.config_generator import expand_db_url
 
@@ -48,6 +49,19 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise SettingsError("LIAISON_SMTP_URL has an invalid port") from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError("LIAISON_SMTP_URL must look like smtp://user:pass@host:587")
+    return raw
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -213,7 +227,7 @@ class Settings:
             scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
             scan_sweep_interval_seconds=_float(env, "LIAISON_SCAN_SWEEP_INTERVAL", 60.0),
             scan_sweep_age_seconds=_float(env, "LIAISON_SCAN_SWEEP_AGE", 120.0),
-            smtp_url=env.get("LIAISON_SMTP_URL") or None,
+            smtp_url=_smtp_url(env.get("LIAISON_SMTP_URL") or None),
             mail_from=env.get("LIAISON_MAIL_FROM") or "Liaison <notifications@localhost>",
             notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),
             digest_hour_utc=_hour(env, "LIAISON_DIGEST_HOUR_UTC", 8),

@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Generous: two cores shared with the rest of the suite.
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 30_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 
@@ -144,11 +144,17 @@ def browser() -> Iterator[Browser]:
 
 @dataclass
 class Session:
-    """One signed-in browser context, and every URL it requested."""
+    """One browser context: its page, every URL it requested, uncaught page errors."""
 
     context: BrowserContext
     page: Page
     requests: list[str]
+    errors: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close the context; the app must not have thrown anything meanwhile."""
+        self.context.close()
+        assert self.errors == [], self.errors
 
 
 def open_app(browser: Browser, server: AppServer, width: int = 1280, height: int = 800) -> Session:
@@ -159,8 +165,10 @@ def open_app(browser: Browser, server: AppServer, width: int = 1280, height: int
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     page = context.new_page()
+    session = Session(context, page, requests)
+    page.on("pageerror", lambda error: session.errors.append(str(error)))
     page.goto(f"{server.url}/app/")
-    return Session(context, page, requests)
+    return session
 
 
 def sign_in_as(session: Session, email: str) -> None:
