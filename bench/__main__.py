@@ -84,6 +84,11 @@ def main() -> int:
     parser.add_argument("--r6-300-seconds", type=float, default=15.0, help="at 300 req/s")
     parser.add_argument("--r6-workers", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="also profile the inbox path")
+    parser.add_argument(
+        "--only-r0",
+        action="store_true",
+        help="only the R0 inbox pair (API vs baseline), printed; no other scenario or table",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     loadavg_start = Path("/proc/loadavg").read_text().split()[0]
@@ -153,6 +158,17 @@ def main() -> int:
         assert same == post_json(f"{bl}/inbox", json.loads(inbox), token), "inbox JSON differs"
         gql_url, api_side = f"{api}/graphql", (api_proc, f"{api}/graphql")
         pair("R0 inbox", api_side, (bl_proc, f"{bl}/inbox"), inbox, concurrency=8)
+        if args.only_r0:
+            a, b = runs["R0 inbox api"], runs["R0 inbox baseline"]
+            api_rps = sum(r["rps"] for r in a) / len(a)
+            base_rps = sum(r["rps"] for r in b) / len(b)
+            cpu = sum(r["server_cpu_ms_per_req"] for r in a) / len(a)
+            print(
+                f"R0 inbox: API {api_rps:.1f} req/s, baseline {base_rps:.1f} req/s, ratio "
+                f"{api_rps / base_rps:.3f}; API server CPU {cpu:.2f} ms/req",
+                flush=True,
+            )
+            return 0
         pair("R0c partners", api_side, (bl_proc, f"{bl}/partners"), partners, concurrency=8)
         run(
             "R0c messages page 1",

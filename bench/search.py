@@ -5,7 +5,7 @@
 
 The API is a real `liaison serve` (one uvicorn process, production settings, Redis bus);
 the baseline is `bench/baseline.py` (bare Starlette + asyncpg, same pool size), whose
-`/search` runs the very statement `services.search.build` produces and the same snippet
+`/search` runs the very statements of `services.search.find` and the same snippet
 code, and answers byte-for-byte the JSON of the GraphQL query (checked before measuring).
 Per scenario: latency with one connection (p50, p99) and throughput with 8 connections,
 API and baseline alternately, two rounds each. Ratios are baseline / API for p50 and

@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
         await rt.hub.start()  # starts the bus
         await rt.scans.start()
         await rt.sessions.start()
+        await rt.bulk.start()
         if rt.notifications:
             await rt.notifications.start()
         # What start-up made (schema, models, pools) lives as long as the process: keep it
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> Starlette:
             rt.shutting_down.set()
             await rt.sessions.stop()
             await rt.send_limits.close()
+            await rt.bulk.stop()
             if rt.notifications:
                 await rt.notifications.stop()
             await rt.scans.stop()

@@ -240,7 +240,10 @@ def plan_for(
     variables: Mapping[str, Any] | None = None,
 ) -> Plan | None:
     """The cached plan of a validated document's operation (built on first use), or None
-    when graphql-core must execute it (see gql.compiled) or the variables do not coerce."""
+    when graphql-core must execute it (see gql.compiled) or the variables do not coerce.
+
+    Without a context, the plan decides no permission when built (every permission check
+    runs when it executes): it may serve any viewer."""
     executor = LiaisonExecutor.build(
         schema,
         document,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from gql.settings import Settings
 from services.attachments import ScanService
 from services.blobs import BlobStore, make_blob_store
+from services.bulk import BulkPolicy, InProcessBulkQueue, RedisBulkQueue, make_bulk_queue
 from services.bus import EventBus, make_bus
 from services.cursors import CursorCodec
 from services.hub import Hub
@@ -27,6 +28,7 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
+    bulk: InProcessBulkQueue | RedisBulkQueue
     # Open websockets by user: a deactivated user's close at once (services.sessions).
     sessions: Sessions = field(default_factory=Sessions)
     # Without Redis the serving process also sends notification e-mails; with Redis,
@@ -68,5 +70,12 @@ class Runtime:
             scans=scans,
             hub=Hub(bus, queue_size=settings.subscriber_queue_size),
             send_limits=send_limits,
+            bulk=make_bulk_queue(
+                settings.redis_url,
+                bus,
+                BulkPolicy(
+                    lease_seconds=settings.bulk_lease_seconds, chunk_size=settings.bulk_chunk_size
+                ),
+            ),
             notifications=NotificationLoop(notifier) if notifier else None,
         )

@@ -37,6 +37,16 @@ from gql.types.administration import (
     UserConnection,
 )
 from gql.types.analytics import MessagingStats
+from gql.types.bulk import (
+    BulkSend,
+    BulkSendConnection,
+    CancelBulkSendPayload,
+    CreateMessageTemplatePayload,
+    DeleteMessageTemplatePayload,
+    MessageTemplateConnection,
+    SendBulkMessagePayload,
+    UpdateMessageTemplatePayload,
+)
 from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
 from gql.types.inputs import (
     AcceptMessagingTermsPayload,
@@ -59,7 +69,7 @@ from gql.types.platform import (
 from gql.types.search import MessageSearchConnection
 from gql.ws import OperationExecutor
 from models import Permission
-from resolvers import administration, analytics, mutations, platform, queries
+from resolvers import administration, analytics, bulk, mutations, platform, queries
 from subscriptions import Subscription
 
 
@@ -100,6 +110,24 @@ class Query:
         extensions=requires(Permission.USERS_MANAGE),
         description="Roles of the viewer's account, built-in and custom, by name.",
     )
+    message_templates: MessageTemplateConnection = strawberry.field(
+        resolver=bulk.message_templates,
+        extensions=requires(Permission.MESSAGING),
+        description="The brand's message templates, most recently updated first.",
+    )
+    preview_message_template: str = strawberry.field(
+        resolver=bulk.preview_message_template,
+        extensions=requires(Permission.MESSAGING),
+        description="A template body rendered for one partner of the viewer's brand.",
+    )
+    bulk_send: BulkSend | None = strawberry.field(
+        resolver=bulk.bulk_send, extensions=requires(Permission.BULK_MESSAGING)
+    )
+    bulk_sends: BulkSendConnection = strawberry.field(
+        resolver=bulk.bulk_sends,
+        extensions=requires(Permission.BULK_MESSAGING),
+        description="The brand's bulk sends, newest first.",
+    )
 
 
 @strawberry.type
@@ -129,6 +157,21 @@ class Mutation:
     )
     accept_messaging_terms: AcceptMessagingTermsPayload = strawberry.mutation(
         resolver=mutations.accept_messaging_terms
+    )
+    create_message_template: CreateMessageTemplatePayload = strawberry.mutation(
+        resolver=bulk.create_message_template, extensions=requires(Permission.MESSAGING)
+    )
+    update_message_template: UpdateMessageTemplatePayload = strawberry.mutation(
+        resolver=bulk.update_message_template, extensions=requires(Permission.MESSAGING)
+    )
+    delete_message_template: DeleteMessageTemplatePayload = strawberry.mutation(
+        resolver=bulk.delete_message_template, extensions=requires(Permission.MESSAGING)
+    )
+    send_bulk_message: SendBulkMessagePayload = strawberry.mutation(
+        resolver=bulk.send_bulk_message, extensions=requires(Permission.BULK_MESSAGING)
+    )
+    cancel_bulk_send: CancelBulkSendPayload = strawberry.mutation(
+        resolver=bulk.cancel_bulk_send, extensions=requires(Permission.BULK_MESSAGING)
     )
     create_role: CreateRolePayload = strawberry.mutation(
         resolver=mutations.create_role, extensions=requires(Permission.USERS_MANAGE)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise.backends.base.config_generator import expand_db_url
 
@@ -48,6 +49,19 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise SettingsError("LIAISON_SMTP_URL has an invalid port") from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError("LIAISON_SMTP_URL must look like smtp://user:pass@host:587")
+    return raw
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -96,6 +110,8 @@ class Settings:
     # subscriber; inbox frames are small. Off unless LIAISON_WS_COMPRESSION=true.
     ws_compression: bool = False
     scan_max_attempts: int = 8
+    bulk_lease_seconds: float = 10.0
+    bulk_chunk_size: int = 250
     scan_timeout_seconds: float = 60.0
     rate_limit_user_per_minute: int = 120
     rate_limit_account_per_minute: int = 1200
@@ -193,6 +209,8 @@ class Settings:
                 env, "LIAISON_RATE_LIMIT_UPLOAD_BYTES_PER_MINUTE", 500 * 1024 * 1024
             ),
             scan_max_attempts=_int(env, "LIAISON_SCAN_MAX_ATTEMPTS", 8),
+            bulk_lease_seconds=_float(env, "LIAISON_BULK_LEASE_SECONDS", 10.0),
+            bulk_chunk_size=_int(env, "LIAISON_BULK_CHUNK_SIZE", 250),
             subscriber_queue_size=_int(env, "LIAISON_SUBSCRIBER_QUEUE_SIZE", 1000),
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
@@ -209,7 +227,7 @@ class Settings:
             scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
             scan_sweep_interval_seconds=_float(env, "LIAISON_SCAN_SWEEP_INTERVAL", 60.0),
             scan_sweep_age_seconds=_float(env, "LIAISON_SCAN_SWEEP_AGE", 120.0),
-            smtp_url=env.get("LIAISON_SMTP_URL") or None,
+            smtp_url=_smtp_url(env.get("LIAISON_SMTP_URL") or None),
             mail_from=env.get("LIAISON_MAIL_FROM") or "Liaison <notifications@localhost>",
             notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),
             digest_hour_utc=_hour(env, "LIAISON_DIGEST_HOUR_UTC", 8),

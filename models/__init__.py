@@ -1,8 +1,11 @@
 """Tortoise models of Liaison; migrations live in `models.migrations`."""
 
 from models.accounts import Account, Role, User
+from models.bulk import BulkRecipient, BulkSend, MessageTemplate
 from models.enums import (
     AccountKind,
+    BulkOutcome,
+    BulkSendStatus,
     EventKind,
     InboxFolder,
     NotificationFrequency,
@@ -25,6 +28,9 @@ __models__ = [
     Message,
     Attachment,
     Event,
+    MessageTemplate,
+    BulkSend,
+    BulkRecipient,
     Notification,
 ]
 
@@ -32,11 +38,16 @@ __all__ = [
     "Account",
     "AccountKind",
     "Attachment",
+    "BulkOutcome",
+    "BulkRecipient",
+    "BulkSend",
+    "BulkSendStatus",
     "Conversation",
     "Event",
     "EventKind",
     "InboxFolder",
     "Message",
+    "MessageTemplate",
     "Notification",
     "NotificationFrequency",
     "NotificationKind",

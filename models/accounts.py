@@ -68,7 +68,10 @@ class User(Model):
     active = fields.BooleanField(default=True, db_default=True)
     deactivated_at = fields.DatetimeField(null=True, db_index=True)
     notification_frequency = fields.CharEnumField(
-        NotificationFrequency, max_length=16, default=NotificationFrequency.IMMEDIATE
+        NotificationFrequency,
+        max_length=16,
+        default=NotificationFrequency.IMMEDIATE,
+        db_default="IMMEDIATE",  # existing users when the column is added (migration 0005)
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 

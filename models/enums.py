@@ -14,6 +14,7 @@ class Permission(StrEnum):
     ANALYTICS_VIEW = "ANALYTICS_VIEW"
     USERS_MANAGE = "USERS_MANAGE"
     SETTINGS_MANAGE = "SETTINGS_MANAGE"
+    BULK_MESSAGING = "BULK_MESSAGING"
 
 
 class PartnershipStatus(StrEnum):
@@ -38,6 +39,21 @@ class EventKind(StrEnum):
     CONVERSATION_READ = "CONVERSATION_READ"
     PARTNERSHIP_UPDATED = "PARTNERSHIP_UPDATED"
     CONVERSATION_UPDATED = "CONVERSATION_UPDATED"
+    BULK_SEND_PROGRESS = "BULK_SEND_PROGRESS"
+
+
+class BulkSendStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class BulkOutcome(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
 
 
 class InboxFolder(StrEnum):

@@ -101,10 +101,17 @@ class Message(Model):
     # Digest of what the client asked to send, to tell a retry from a conflicting reuse.
     request_digest = fields.CharField(max_length=64)
     sent_at = fields.DatetimeField()
+    # Set on the messages of a bulk send: one message per (bulk send, conversation), which is
+    # one per (bulk send, partner), enforced by the database across worker crashes.
+    bulk_send_id = fields.UUIDField(null=True)
 
     class Meta:
         table = "messages"
-        unique_together = (("conversation", "seq"), ("sender_user", "client_message_id"))
+        unique_together = (
+            ("conversation", "seq"),
+            ("sender_user", "client_message_id"),
+            ("bulk_send_id", "conversation"),
+        )
         indexes = (Index(fields=("sender_account_id", "sent_at")),)
 
 
@@ -143,11 +150,13 @@ class Event(Model):
     )
     seq = fields.BigIntField()
     kind = fields.CharEnumField(EventKind, max_length=32)
-    # Null for events about a partnership itself (PARTNERSHIP_UPDATED).
+    # Null for events about no conversation: PARTNERSHIP_UPDATED names `partnership_id`,
+    # BULK_SEND_PROGRESS names `bulk_send_id`.
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
-        "liaison.Conversation", related_name="events", on_delete=fields.CASCADE, null=True
+        "liaison.Conversation", related_name="events", null=True, on_delete=fields.CASCADE
     )
     partnership_id = fields.UUIDField(null=True)
+    bulk_send_id = fields.UUIDField(null=True)
     message_id = fields.UUIDField(null=True)
     attachment_id = fields.UUIDField(null=True)
     reader_account_id = fields.UUIDField(null=True)

@@ -25,5 +25,8 @@ cat <<TXT
 
   Web app:    http://127.0.0.1:$port/app/   (open it; sign in with one click as any demo user)
 
+  E-mails:    without LIAISON_SMTP_URL, notification e-mails are written to .data/outbox/
+              (and logged) once a message stayed unread LIAISON_NOTIFY_DELAY_SECONDS (300)
+
 TXT
 exec .venv/bin/liaison serve --port "$port"

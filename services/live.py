@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from tortoise.expressions import Q
 
-from models import Account, Attachment, Message, Participant, Partnership, Permission, User
+from models import (
+    Account,
+    Attachment,
+    BulkSend,
+    Message,
+    Participant,
+    Partnership,
+    Permission,
+    User,
+)
 from services.auth import parse_permissions
 from services.events_log import EventRecord
 
@@ -27,6 +36,7 @@ class EventRows:
     accounts: dict[uuid.UUID, Account]
     users: dict[uuid.UUID, User]
     partnerships: dict[uuid.UUID, Partnership]  # those of the audience account only
+    bulk_sends: dict[uuid.UUID, BulkSend]  # the audience's own
 
 
 async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord]) -> EventRows:
@@ -78,6 +88,12 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
         else {}
     )
     user_ids |= {p.assignee_id for p in participants.values() if p.assignee_id}  # type: ignore[attr-defined]
+    bulk_ids = [r.bulk_send_id for r in records if r.bulk_send_id is not None]
+    bulk_sends = (
+        {b.id: b for b in await BulkSend.filter(id__in=bulk_ids, account_id=account_id)}
+        if bulk_ids
+        else {}
+    )
     return EventRows(
         participants=participants,
         messages=messages,
@@ -86,6 +102,7 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
         accounts={a.id: a for a in await Account.filter(id__in=list(account_ids))},
         users={u.id: u for u in await User.filter(id__in=list(user_ids))} if user_ids else {},
         partnerships=partnerships,
+        bulk_sends=bulk_sends,
     )
 
 

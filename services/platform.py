@@ -376,7 +376,7 @@ async def _write_partnerships(
                 Partnership.filter(id__in=ids).using_db(conn).update(status=status, updated_at=now)
             )
         audience = (
-            await events_log.append_many(conn, EventKind.PARTNERSHIP_UPDATED, events)
+            await events_log.append_batch(conn, EventKind.PARTNERSHIP_UPDATED, events)
             if events
             else []
         )

@@ -1,11 +1,12 @@
 """Full-text search over the messages of the viewer's conversations (`searchMessages`).
 
-One statement per page over the viewer's own rows of the search index
-(`models.search_index`): every query word must match, the last also as a prefix; newest
-first, keyset-paged on `(sent_at, message_id)`. Tenant isolation is the index's
-`account_id`: a row exists only for the two sides of a message's conversation, and the
-statement reads only the viewer's account's rows. Snippets and highlights are computed here
-from the page's bodies and filenames with the index's own tokeniser.
+Reads only the viewer's own rows of the search index (`models.search_index`): every query
+word must match, the last also as a prefix; newest first, keyset-paged on
+`(sent_at, message_id)`. Tenant isolation is the index's `account_id`: a row exists only for
+the two sides of a message's conversation, and every statement reads only the viewer's
+account's rows. SQLite answers a page in one statement; PostgreSQL in up to three (`find`).
+Snippets and highlights are computed here from the page's bodies and filenames with the
+index's own tokeniser.
 """
 
 from __future__ import annotations

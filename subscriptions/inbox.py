@@ -27,6 +27,7 @@ from gql.faults import WS_TRY_AGAIN_LATER
 from gql.loaders import Loaders, make_loaders
 from gql.permissions import requires
 from gql.types.accounts import Account
+from gql.types.bulk import BulkSend, BulkSendProgress
 from gql.types.conversations import Attachment, Conversation, Message, Partnership
 from gql.types.errors import top_level
 from gql.types.events import (
@@ -92,6 +93,13 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
         if partnership is None:
             return None
         return PartnershipUpdated(cursor=cursor, partnership=Partnership.from_row(partnership))
+    if record.kind is EventKind.BULK_SEND_PROGRESS:
+        bulk = rows.bulk_sends.get(record.bulk_send_id) if record.bulk_send_id else None
+        return (
+            None
+            if bulk is None
+            else BulkSendProgress(cursor=cursor, bulk_send=BulkSend.from_row(bulk))
+        )
     if record.conversation_id is None:
         return None
     participant = rows.participants.get(record.conversation_id)

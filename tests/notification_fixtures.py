@@ -52,8 +52,9 @@ class Received:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, credentials: str | None = None) -> None:
         self.port = free_port()
+        self.credentials = credentials
         self.dir = Path(tempfile.mkdtemp(prefix="liaison-smtp-"))
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -63,7 +64,8 @@ class SmtpServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(SERVER), str(self.port), str(self.dir)],
+            [sys.executable, str(SERVER), str(self.port), str(self.dir)]
+            + ([self.credentials] if self.credentials else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

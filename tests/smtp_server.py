@@ -1,9 +1,11 @@
 """A real SMTP server for the tests (aiosmtpd), run as its own process:
 
-    python tests/smtp_server.py PORT DIRECTORY
+    python tests/smtp_server.py PORT DIRECTORY [USER:PASSWORD]
 
 Each accepted e-mail is written to DIRECTORY as `<n>.json` ({"mail_from", "rcpt_tos",
-"data"}). A recipient whose local part starts with `bounce` is refused with 550.
+"data"}). A recipient whose local part starts with `bounce` is refused with 550. With
+USER:PASSWORD, AUTH (PLAIN/LOGIN) is required before MAIL (allowed without TLS: a test
+server on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 class Store:
@@ -43,11 +45,33 @@ class Store:
         return "250 Message accepted"
 
 
-async def main(port: int, directory: Path) -> None:
+def authenticator(credentials: str) -> Any:
+    user, _, password = credentials.partition(":")
+
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            user.encode(),
+            password.encode(),
+        )
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
+async def main(port: int, directory: Path, credentials: str | None) -> None:
     store = Store(directory)
     loop = asyncio.get_running_loop()
+    auth: dict[str, Any] = {}
+    if credentials:
+        auth = {
+            "authenticator": authenticator(credentials),
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
     server = await loop.create_server(
-        lambda: SMTP(store, hostname="localhost", decode_data=False), "127.0.0.1", port
+        lambda: SMTP(store, hostname="localhost", decode_data=False, **auth), "127.0.0.1", port
     )
     async with server:
         await server.serve_forever()
@@ -55,4 +79,6 @@ async def main(port: int, directory: Path) -> None:
 
 if __name__ == "__main__":
     Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
-    asyncio.run(main(int(sys.argv[1]), Path(sys.argv[2])))
+    asyncio.run(
+        main(int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+    )

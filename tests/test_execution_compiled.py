@@ -359,3 +359,19 @@ def test_a_granted_permission_makes_a_guarded_attribute_a_plain_read() -> None:
         "Query.guarded/Guarded.figuresAttr": "resolve",  # denied: its extension raises
         "Query.guarded/Guarded.secretMethod": "direct",
     }
+
+
+async def test_a_plan_from_plan_for_serves_viewers_of_any_permissions() -> None:
+    from graphql import parse
+
+    from gql.execution import execute_compiled, plan_for
+
+    query = "{ guarded { open figuresAttr secretMethod } }"
+    plan = plan_for(schema._schema, parse(query))
+    assert plan is not None
+    for viewer in (_viewer(Permission.MESSAGING, Permission.ANALYTICS_VIEW), _viewer(), None):
+        reference = await schema.execute(query, context_value=_context("graphql-core", viewer))
+        result = execute_compiled(plan, None, _context("compiled", viewer), None)
+        if asyncio.iscoroutine(result):
+            result = await result
+        assert _plain(result) == _plain(reference)

@@ -1,108 +1,102 @@
-"""Migrations upgrade a database holding data, on SQLite and PostgreSQL (run in a
-subprocess: the test process's Tortoise serves the app)."""
+"""Upgrading a populated database: the first release's demo data, migrated to today's schema.
+
+`tests/data/release-0.1-demo.*.sql` are dumps of `liaison seed --demo` made by release 0.1
+(commit c7e39eb, migration 0001 only). Every later migration must apply to such a database —
+new columns need a value for existing rows — and the data must then work through the API.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
+import sqlite3
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import PG_ADMIN_URL, _psql
+from tests.realtime_fixtures import LIAISON, ROOT, server_env, start_server
 
-ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
 
-UPGRADE = """
-import asyncio, json, sys, uuid
-from datetime import UTC, datetime
-from tortoise import Tortoise, connections
-from tortoise.migrations.api import migrate
-from gql.settings import tortoise_config
-from services.sql import fetch
 
-async def main(url):
-    config = tortoise_config(url)
-    await migrate(config=config, target="liaison.0005_notifications")
-    conn = connections.get("default")
-    now = datetime.now(UTC)
-    if url.startswith("sqlite"):
-        now = now.isoformat(sep=" ")
-    account, admin_role, custom_role, user = (uuid.uuid4() for _ in range(4))
-    await fetch(conn, "INSERT INTO accounts (id, name, name_folded, kind, event_seq, created_at)"
-                " VALUES ($1, 'Old Brand', 'old brand', 'BRAND', 0, $2)", account, now)
-    for rid, name, built_in, perms in (
-        (admin_role, "ACCOUNT_ADMIN", True, "ANALYTICS_VIEW,MESSAGING,PARTNERS_VIEW,USERS_MANAGE"),
-        (custom_role, "Sales Team", False, "MESSAGING"),
-    ):
-        await fetch(conn, "INSERT INTO roles (id, account_id, name, built_in, permissions, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6)", rid, account, name, built_in, perms, now)
-    await fetch(conn, "INSERT INTO users (id, account_id, role_id, email, name, created_at,"
-                " notification_frequency)"
-                " VALUES ($1, $2, $3, 'old@example.test', 'Old', $4, 'IMMEDIATE')",
-                user, account, admin_role, now)
-    await Tortoise.close_connections()
-    await migrate(config=config)
-    conn = connections.get("default")
-    roles = await fetch(conn, "SELECT name, name_key, permissions FROM roles ORDER BY name")
-    users = await fetch(conn, "SELECT active, external_id FROM users")
-    accounts = await fetch(conn, "SELECT partners_may_start_conversations AS p,"
-                           " prospect_messages_before_reply AS n, accepts_prospect_messages AS a"
-                           " FROM accounts")
-    await Tortoise.close_connections()
-    print(json.dumps({"roles": roles, "users": users, "accounts": accounts}, default=str))
-
-async def run(url):
-    try:
-        await main(url)
-    except BaseException:
-        import traceback
-        traceback.print_exc()
-        await Tortoise.close_connections()
-        sys.exit(1)
-
-asyncio.run(run(sys.argv[1]))
-"""
+def liaison(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LIAISON, *args], env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def release_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'upgrade.db'}"
+        path = tmp_path / "release.sqlite3"
+        with sqlite3.connect(path) as connection:
+            connection.executescript((DATA / "release-0.1-demo.sqlite.sql").read_text())
+        yield f"sqlite://{path}"
         return
-    name = f"liaison_upgrade_{uuid.uuid4().hex[:8]}"
+    name = f"liaison_release_{uuid.uuid4().hex[:8]}"
     _psql(f'CREATE DATABASE "{name}"')
+    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    subprocess.run(
+        [
+            "psql",
+            url,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-f",
+            str(DATA / "release-0.1-demo.postgres.sql"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        yield url
     finally:
         _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_0006_upgrades_roles_users_and_accounts(empty_database: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", UPGRADE, empty_database],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.strip().splitlines()[-1])
-    assert [(r["name"], r["name_key"]) for r in found["roles"]] == [
-        ("ACCOUNT_ADMIN", "accountadmln"),
-        ("Sales Team", "salesteam"),
-    ]
-    # The built-in administrator gains SETTINGS_MANAGE; custom roles keep theirs.
-    assert found["roles"][0]["permissions"] == (
-        "ANALYTICS_VIEW,MESSAGING,PARTNERS_VIEW,SETTINGS_MANAGE,USERS_MANAGE"
-    )
-    assert found["roles"][1]["permissions"] == "MESSAGING"
-    assert [bool(u["active"]) for u in found["users"]] == [True]
-    assert found["users"][0]["external_id"] is None
-    [account] = found["accounts"]
-    assert (bool(account["p"]), account["n"], bool(account["a"])) == (True, 2, True)
+async def test_release_one_data_migrates_and_works(release_database: str, tmp_path: Path) -> None:
+    env = server_env(release_database, tmp_path, None)
+    migrated = await asyncio.to_thread(liaison, env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    token = await asyncio.to_thread(liaison, env, "token", "admin@acmeoutdoor.example")
+    assert token.returncode == 0, token.stderr
+    server = start_server(env, tmp_path)
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+
+            async def data(
+                query: str, variables: dict[str, object] | None = None
+            ) -> dict[str, Any]:
+                response = await client.post(
+                    server.http_url,
+                    json={"query": query, "variables": variables or {}},
+                    headers={"authorization": f"Bearer {token.stdout.strip()}"},
+                )
+                body = response.json()
+                assert response.status_code == 200 and "errors" not in body, body
+                result: dict[str, Any] = body["data"]
+                return result
+
+            got = await data(
+                "{ viewer { notificationFrequency inboxCounts { inbox } } "
+                "inbox(first: 5) { totalCount edges { node { folder unreadCount lastMessage { body } } } } }"
+            )
+            assert got["viewer"]["notificationFrequency"] == "IMMEDIATE"
+            edges = got["inbox"]["edges"]
+            assert edges and all(e["node"]["folder"] in ("INBOX", "DONE") for e in edges)
+            body = next(e["node"]["lastMessage"]["body"] for e in edges if e["node"]["lastMessage"])
+            word = max(body.split(), key=len).strip(".,!?;:")
+            found = await data(
+                "query($q: String!) { searchMessages(query: $q, first: 5) { edges { node { body } snippet } } }",
+                {"q": word},
+            )
+            assert found["searchMessages"]["edges"], f"old messages are searchable ({word!r})"
+    finally:
+        server.stop()

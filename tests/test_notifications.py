@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from gql.settings import Settings, SettingsError
 from models import AccountKind, Notification, NotificationStatus
+from services.notifications import SmtpConfig
 from tests.factories import Api, make_account, make_pair, make_user, send
 from tests.notification_fixtures import (
     APP_URL,
@@ -434,3 +436,54 @@ async def test_header_injection_through_a_name_is_neutralised(
     assert mail.rcpt_tos == [pair.partner_user.email]
     assert mail.message["Bcc"] is None
     assert mail.message["Subject"] == "Evil Bcc: victim@example.test: 1 unread message"
+
+
+async def test_smtp_authentication_from_the_url(
+    api: Api, clock: Clock, smtp_server: SmtpServer
+) -> None:
+    guarded = SmtpServer(credentials="notify:p@ss word")
+    guarded.start()
+    try:
+        pair = await make_pair()
+        await send(api, pair.brand_user, pair.partner, "behind a login")
+        clock.offset = DELAY * 2
+        wrong = make_notifier(f"smtp://notify:nope@127.0.0.1:{guarded.port}", clock)
+        report = await wrong.tick()
+        assert report.retried >= 1 and guarded.received() == []  # kept for a retry, not lost
+        clock.offset = DELAY * 2 + timedelta(minutes=5)
+        right = make_notifier(f"smtp://notify:p%40ss%20word@127.0.0.1:{guarded.port}", clock)
+        await right.tick()
+        (mail,) = guarded.received(pair.partner_user.email)
+        assert mail.message["Subject"].endswith("1 unread message")
+    finally:
+        guarded.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LIAISON_SMTP_URL", "http://mail.example.test"),
+        ("LIAISON_SMTP_URL", "smtp://"),
+        ("LIAISON_SMTP_URL", "smtp://host:notaport"),
+        ("LIAISON_DIGEST_HOUR_UTC", "24"),
+        ("LIAISON_NOTIFY_DELAY_SECONDS", "soon"),
+    ],
+)
+def test_bad_notification_settings_are_refused_at_start(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({"LIAISON_JWT_SECRET": "x" * 32, name: value})
+
+
+def test_smtp_url_forms() -> None:
+    plain = SmtpConfig.from_url("smtp://mail.example.test")
+    assert (plain.port, plain.start_tls, plain.use_tls, plain.username) == (25, None, False, None)
+    submission = SmtpConfig.from_url("smtp://u%40x:p%3Aw@mail.example.test:587?starttls=true")
+    assert (submission.port, submission.start_tls, submission.username, submission.password) == (
+        587,
+        True,
+        "u@x",
+        "p:w",
+    )
+    assert SmtpConfig.from_url("smtp://h?starttls=false").start_tls is False
+    implicit = SmtpConfig.from_url("smtps://h")
+    assert (implicit.port, implicit.use_tls, implicit.start_tls) == (465, True, None)

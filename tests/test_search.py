@@ -231,3 +231,24 @@ async def test_pages_across_the_window_and_the_index(
     assert page2["pageInfo"]["hasNextPage"] is False
     assert await _bodies(api, user, "other", first=5) == ["other 4", "other 3", "other 1"]
     assert await _bodies(api, user, "nothing") == []
+
+
+async def test_a_page_costs_the_same_statements_for_2_or_20_hits(api: Api) -> None:
+    from tests.test_core_inbox import count_sql
+
+    brand = await make_account(AccountKind.BRAND)
+    pairs = [await make_pair(brand=brand) for _ in range(3)]
+    for n in range(25):
+        pair = pairs[n % 3]
+        await send(api, pair.brand_user, pair.partner, f"weekly report {n}")
+    user = pairs[0].brand_user
+    query = """query($q: String!, $first: Int) { searchMessages(query: $q, first: $first) {
+      edges { snippet node { id body senderAccount { name } sender { name } }
+              conversation { id counterpart { name } } } } }"""
+    with count_sql() as small:
+        data = await api.data(query, {"q": "weekly", "first": 2}, user=user)
+    assert len(data["searchMessages"]["edges"]) == 2
+    with count_sql() as large:
+        data = await api.data(query, {"q": "weekly", "first": 20}, user=user)
+    assert len(data["searchMessages"]["edges"]) == 20
+    assert len(large) == len(small) <= 8, large

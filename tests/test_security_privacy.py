@@ -39,3 +39,17 @@ async def test_another_accounts_sender_is_private_through_last_message_too(api: 
     sender = edge["node"]["lastMessage"]["sender"]
     assert sender["email"] is None and sender["role"] is None
     assert sender["name"] == pair.partner_user.name
+
+
+SEARCH_SENDERS = """query($q: String!) { searchMessages(query: $q) { edges { node {
+  sender { id name email role { name } } } } } }"""
+
+
+async def test_another_accounts_sender_is_private_in_search_hits(api: Api) -> None:
+    pair = await make_pair(PartnershipStatus.ACTIVE)
+    await send(api, pair.brand_user, pair.partner, "quarterly zebracorn figures")
+    found = await api.data(SEARCH_SENDERS, {"q": "zebracorn"}, user=pair.partner_user)
+    [edge] = found["searchMessages"]["edges"]
+    assert edge["node"]["sender"]["email"] is None and edge["node"]["sender"]["role"] is None
+    own = await api.data(SEARCH_SENDERS, {"q": "zebracorn"}, user=pair.brand_user)
+    assert own["searchMessages"]["edges"][0]["node"]["sender"]["email"] == pair.brand_user.email

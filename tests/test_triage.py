@@ -238,3 +238,23 @@ async def test_triage_needs_messaging(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
     body = await api.gql(COUNTS, user=analyst)
     assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+
+
+async def test_inbox_counts_is_one_statement(api: Api) -> None:
+    from tests.test_core_inbox import count_sql
+
+    brand = await make_account(AccountKind.BRAND)
+    pairs = [await make_pair(brand=brand) for _ in range(3)]
+    for pair in pairs:
+        await _conversation_with(pair, api, "hi", "reply")
+    user = pairs[0].brand_user
+    await api.data(COUNTS, user=user)  # warm: the first request may load more
+    with count_sql() as bare:
+        await api.data("{ viewer { permissions } }", user=user)
+    with count_sql() as counted:
+        counts = await _counts(api, user)
+    assert counts["inbox"] == 3 and counts["unread"] == 3
+    # The database client logs a statement once per layer it passes: compare distinct ones,
+    # and only those reading participants (background loops of the app run SQL meanwhile).
+    extra = {s for s in set(counted) - set(bare) if "participants" in s}
+    assert len(extra) == 1 and "FILTER (WHERE" in extra.pop(), counted

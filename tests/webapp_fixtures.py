@@ -21,6 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.clamd_fixtures import clamd
 from tests.conftest import JWT_SECRET
 from tests.realtime_fixtures import LIAISON, ROOT, free_port
 
@@ -34,7 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Generous: two cores shared with the rest of the suite.
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 30_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 
@@ -43,7 +44,7 @@ class AppServer:
     """`liaison serve` on SQLite in a temp dir; restartable on the same port."""
 
     data_dir: Path
-    clamd: str
+    clamd_dir: Path  # a clamd of this module's own: tests stop and start it
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -60,7 +61,7 @@ class AppServer:
             "LIAISON_DATABASE_URL": f"sqlite://{self.data_dir}/liaison.db",
             "LIAISON_JWT_SECRET": JWT_SECRET,
             "LIAISON_ENV": "development",  # the sign-in page lists the demo users
-            "LIAISON_CLAMD": self.clamd,
+            "LIAISON_CLAMD": str(self.clamd_dir / "clamd.sock"),
             "LIAISON_PUBLIC_URL": self.url,
             "LIAISON_RATE_LIMIT_USER_PER_MINUTE": "100000",
             "LIAISON_RATE_LIMIT_ACCOUNT_PER_MINUTE": "100000",
@@ -121,14 +122,18 @@ class AppServer:
 
 
 @pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory, clamd_socket: str) -> Iterator[AppServer]:
-    server = AppServer(tmp_path_factory.mktemp("webapp"), clamd_socket)
-    server.seed()
-    server.start()
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    clamd_dir = tmp_path_factory.mktemp("clamd")
+    socket_path = clamd("start", clamd_dir)
+    assert socket_path == str(clamd_dir / "clamd.sock"), socket_path
+    server = AppServer(tmp_path_factory.mktemp("webapp"), clamd_dir)
     try:
+        server.seed()
+        server.start()
         yield server
     finally:
         server.stop()
+        clamd("stop", clamd_dir)
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +149,17 @@ def browser() -> Iterator[Browser]:
 
 @dataclass
 class Session:
-    """One signed-in browser context, and every URL it requested."""
+    """One browser context: its page, every URL it requested, uncaught page errors."""
 
     context: BrowserContext
     page: Page
     requests: list[str]
+    errors: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close the context; the app must not have thrown anything meanwhile."""
+        self.context.close()
+        assert self.errors == [], self.errors
 
 
 def open_app(browser: Browser, server: AppServer, width: int = 1280, height: int = 800) -> Session:
@@ -159,8 +170,10 @@ def open_app(browser: Browser, server: AppServer, width: int = 1280, height: int
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     page = context.new_page()
+    session = Session(context, page, requests)
+    page.on("pageerror", lambda error: session.errors.append(str(error)))
     page.goto(f"{server.url}/app/")
-    return Session(context, page, requests)
+    return session
 
 
 def sign_in_as(session: Session, email: str) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from gql.types.accounts import Account
+from gql.types.bulk import BulkSendProgress
 from gql.types.conversations import Attachment, Conversation, Message, Partnership
 
 
@@ -57,7 +58,8 @@ InboxEvent = Annotated[
     | AttachmentScanned
     | ConversationRead
     | ConversationUpdated
-    | PartnershipUpdated,
+    | PartnershipUpdated
+    | BulkSendProgress,
     strawberry.union(
         "InboxEvent",
         description="Pass an event's `cursor` as `inboxEvents(after:)` to resume after it.",

@@ -4,6 +4,7 @@ left PENDING) against clamd, until stopped or, with ``burst``, until nothing is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 from tortoise import Tortoise
 
 from services.blobs import make_blob_store
+from services.bulk.jobs import BulkPolicy, BulkWorker
 from services.bus import make_bus
 from services.notifications import NotificationLoop, make_notifier
 from services.notifications.service import NotificationSettings
@@ -39,6 +41,10 @@ class WorkerSettings(Protocol):
     def scan_max_attempts(self) -> int: ...
     @property
     def scan_timeout_seconds(self) -> float: ...
+    @property
+    def bulk_lease_seconds(self) -> float: ...
+    @property
+    def bulk_chunk_size(self) -> int: ...
     def tortoise_config(self) -> dict[str, Any]: ...
 
 
@@ -59,6 +65,13 @@ async def run_worker(
     await Tortoise.init(config=settings.tortoise_config())
     bus = make_bus(settings.redis_url)
     await bus.start()
+    # Bulk sends (services.bulk) run here too, beside the scans, until the worker stops.
+    bulk = BulkWorker(
+        settings.redis_url,
+        bus,
+        BulkPolicy(lease_seconds=settings.bulk_lease_seconds, chunk_size=settings.bulk_chunk_size),
+    )
+    bulk_task = asyncio.create_task(bulk.run(), name="liaison-bulk-worker")
     blobs = make_blob_store(settings.blob_url, settings.data_dir)
     scanner = ClamdScanner(settings.clamd, timeout=settings.scan_timeout_seconds)
     notifier = make_notifier(settings)
@@ -101,6 +114,9 @@ async def run_worker(
         if notifications and burst:
             await notifications.notifier.tick()
     finally:
+        bulk.stop()
+        with contextlib.suppress(Exception):
+            await bulk_task
         if notifications:
             await notifications.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):

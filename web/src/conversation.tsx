@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError, download, gql } from "./api";
 import { Composer } from "./composer";
-import { CONVERSATION, MARK_READ, MARK_UNREAD, MOVE, PRIORITY } from "./queries";
+import { ASSIGN, CONVERSATION, MARK_READ, MARK_UNREAD, MOVE, PRIORITY } from "./queries";
 import type { Attachment, Folder, Message, Viewer } from "./types";
 import { emitLiveEvent, formatSize, formatTime, onLiveEvent, onResume, titleCase } from "./util";
 
@@ -11,6 +11,7 @@ interface Loaded {
   lastReadSeq: number;
   folder: Folder;
   priority: boolean;
+  assignee: { id: string; name: string } | null;
   counterpart: { id: string; name: string };
   partnership: { status: string };
   messages: {
@@ -152,25 +153,39 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
     return () => document.removeEventListener("visibilitychange", mark);
   }, [conv?.unreadCount, lastSeq, props.id]);
 
-  const triage = (query: string, input: Record<string, unknown>) =>
+  /** Resolves true when the change was made. */
+  const triage = (query: string, input: Record<string, unknown>): Promise<boolean> =>
     gql<Record<string, { conversation: Partial<Loaded> | null; errors: { message: string }[] }>>(query, {
       input: { conversationId: props.id, ...input },
     })
       .then((d) => {
         const payload = Object.values(d)[0];
-        if (payload.errors[0]) setError(payload.errors[0].message);
-        else if (payload.conversation && conv) {
+        if (payload.errors[0]) {
+          setError(payload.errors[0].message);
+          return false;
+        }
+        if (payload.conversation && conv) {
           const next = { ...conv, ...payload.conversation };
           setConv(next);
           // The inbox list and counts follow at once (the event comes back too).
           emitLiveEvent({
             __typename: "ConversationUpdated",
             cursor: "",
-            conversation: { id: next.id, unreadCount: next.unreadCount, folder: next.folder, priority: next.priority },
+            conversation: {
+              id: next.id,
+              unreadCount: next.unreadCount,
+              folder: next.folder,
+              priority: next.priority,
+              assignee: next.assignee,
+            },
           });
         }
+        return true;
       })
-      .catch((e: ApiError) => setError(e.message));
+      .catch((e: ApiError) => {
+        setError(e.message);
+        return false;
+      });
 
   const mine = props.viewer.account.id;
   const lastOwn = [...messages].reverse().find((m) => m.senderAccount.id === mine);
@@ -185,6 +200,7 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
         {conv && (
           <>
             <span class="muted">{titleCase(conv.partnership.status)}</span>
+            {conv.assignee && <span class="muted">Assigned to {conv.assignee.name}</span>}
             <div class="actions" role="group" aria-label="Triage">
               {(["INBOX", "DONE", "SPAM"] as Folder[])
                 .filter((f) => f !== conv.folder)
@@ -197,7 +213,20 @@ export function ConversationView(props: { id: string; viewer: Viewer; onBack(): 
                 onClick={() => triage(PRIORITY, { priority: !conv.priority })}>
                 Priority
               </button>
-              <button type="button" onClick={() => triage(MARK_UNREAD, {})}>
+              {conv.assignee?.id === props.viewer.user.id ? (
+                <button type="button" onClick={() => triage(ASSIGN, { assigneeId: null })}>
+                  Unassign
+                </button>
+              ) : (
+                <button type="button" onClick={() => triage(ASSIGN, { assigneeId: props.viewer.user.id })}>
+                  Assign to me
+                </button>
+              )}
+              <button
+                type="button"
+                // Left open, the conversation would be read again at once: back to the list.
+                onClick={() => void triage(MARK_UNREAD, {}).then((ok) => ok && props.onBack())}
+              >
                 Mark unread
               </button>
             </div>

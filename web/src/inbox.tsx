@@ -22,6 +22,7 @@ interface SearchHit {
 export function InboxList(props: { openId?: string; onOpen(id: string): void }) {
   const [tab, setTab] = useState<Tab>("inbox");
   const [status, setStatus] = useState("");
+  const [assignee, setAssignee] = useState("");
   const [search, setSearch] = useState("");
   const [query, setQuery] = useState("");
   const [items, setItems] = useState<ConversationSummary[]>([]);
@@ -35,6 +36,7 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
   const filter = () => ({
     ...TABS.find((t) => t.id === tab)!.filter,
     ...(status ? { partnershipStatuses: [status] } : {}),
+    ...(assignee ? { assignee } : {}),
     ...(query ? { search: query } : {}),
   });
 
@@ -53,7 +55,11 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
       .catch((e: Error) => mine === generation.current && setError(e.message))
       .finally(() => mine === generation.current && setLoading(false));
     gql<{ viewer: { inboxCounts: Counts } }>(COUNTS)
-      .then((d) => setCounts(d.viewer.inboxCounts))
+      .then((d) => {
+        setCounts(d.viewer.inboxCounts);
+        const unread = d.viewer.inboxCounts.unread;
+        document.title = unread ? `(${unread}) Liaison inbox` : "Liaison inbox";
+      })
       .catch(() => {});
   };
 
@@ -65,10 +71,10 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
     ).then((d) => {
       setItems((old) => [...old, ...d.inbox.edges.map((e) => e.node)]);
       setMore(d.inbox.pageInfo.hasNextPage ? d.inbox.pageInfo.endCursor : null);
-    });
+    }).catch((e: Error) => setError(e.message));
   };
 
-  useEffect(load, [tab, status, query]);
+  useEffect(load, [tab, status, assignee, query]);
 
   // Debounced search: message hits from searchMessages, conversations by name from the inbox.
   useEffect(() => {
@@ -100,11 +106,12 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
       timer = setTimeout(() => latestLoad.current(), 150);
     };
     const offEvent = onLiveEvent((event) => {
-      if (event.__typename === "AttachmentScanned") return;
+      if (event.__typename === "AttachmentScanned" || event.__typename === "BulkSendProgress") {
+        return;
+      }
+      const changed = event.conversation;
       setItems((old) =>
-        old.map((c) =>
-          c.id === event.conversation.id ? { ...c, unreadCount: event.conversation.unreadCount } : c,
-        ),
+        old.map((c) => (c.id === changed.id ? { ...c, unreadCount: changed.unreadCount } : c)),
       );
       schedule();
     });
@@ -157,6 +164,14 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
           </select>
         </label>
         <label>
+          <span>Assignee</span>
+          <select value={assignee} onChange={(e) => setAssignee(e.currentTarget.value)}>
+            <option value="">Anyone</option>
+            <option value="ME">Me</option>
+            <option value="UNASSIGNED">Unassigned</option>
+          </select>
+        </label>
+        <label>
           <span>Search</span>
           <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
         </label>
@@ -192,6 +207,7 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
               <span class="row-top">
                 <strong>{c.counterpart.name}</strong>
                 {c.priority && <span class="flag">Priority</span>}
+                {c.assignee && <span class="muted assignee">{c.assignee.name}</span>}
                 {c.unreadCount > 0 && (
                   <span class="badge" role="img" aria-label={`${c.unreadCount} unread`}>
                     {c.unreadCount}

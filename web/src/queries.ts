@@ -4,7 +4,7 @@ const ATT = `fragment Att on Attachment { id filename contentType size scanStatu
 const MSG = `fragment Msg on Message { id seq body sentAt clientMessageId
   sender { id name } senderAccount { id name } attachments { ...Att } }`;
 const CONV = `fragment Conv on Conversation { id unreadCount folder priority lastMessageAt
-  counterpart { id name } partnership { status }
+  assignee { id name } counterpart { id name } partnership { status }
   lastMessage { body sentAt senderAccount { id } attachments { id } } }`;
 
 export const VIEWER = `query Viewer { viewer { permissions
@@ -23,7 +23,7 @@ export const SEARCH = `query Search($query: String!) {
     conversation { id counterpart { id name } } } } }`;
 
 export const CONVERSATION = `query Conversation($id: ID!, $before: String) {
-  conversation(id: $id) { id unreadCount lastReadSeq folder priority
+  conversation(id: $id) { id unreadCount lastReadSeq folder priority assignee { id name }
     counterpart { id name } partnership { status }
     messages(last: 30, before: $before) {
       edges { node { ...Msg } } pageInfo { hasPreviousPage startCursor } } } }
@@ -50,6 +50,9 @@ export const MOVE = `mutation Move($input: MoveConversationInput!) {
 export const PRIORITY = `mutation Priority($input: SetConversationPriorityInput!) {
   setConversationPriority(input: $input) { conversation { id priority } errors { code message } } }`;
 
+export const ASSIGN = `mutation Assign($input: AssignConversationInput!) {
+  assignConversation(input: $input) { conversation { id assignee { id name } } errors { code message } } }`;
+
 export const ACCEPT_TERMS = `mutation AcceptTerms { acceptMessagingTerms {
   account { id messagingTermsAccepted } errors { code message } } }`;
 
@@ -67,6 +70,7 @@ export const LIVE = `subscription Live($after: String) { inboxEvents(after: $aft
   ... on MessageCreated { cursor message { ...Msg } conversation { id unreadCount } }
   ... on AttachmentScanned { cursor attachment { ...Att } message { id conversation { id } } }
   ... on ConversationRead { cursor conversation { id unreadCount } readerAccount { id } lastReadSeq }
-  ... on ConversationUpdated { cursor conversation { id unreadCount folder priority } } } }
+  ... on ConversationUpdated { cursor conversation { id unreadCount folder priority assignee { id name } } }
+  ... on BulkSendProgress { cursor } } }
 ${MSG}
 ${ATT}`;

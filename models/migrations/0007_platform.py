@@ -27,7 +27,7 @@ async def fill_role_name_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('liaison', '0005_notifications')]
+    dependencies = [('liaison', '0006_bulk')]
 
     initial = False
 
@@ -54,13 +54,8 @@ class Migration(migrations.Migration):
         ),
         ops.AlterField(
             model_name='Event',
-            name='conversation',
-            field=fields.ForeignKeyField('liaison.Conversation', source_field='conversation_id', null=True, db_constraint=True, to_field='id', related_name='events', on_delete=OnDelete.CASCADE),
-        ),
-        ops.AlterField(
-            model_name='Event',
             name='kind',
-            field=fields.CharEnumField(description='MESSAGE_CREATED: MESSAGE_CREATED\nATTACHMENT_SCANNED: ATTACHMENT_SCANNED\nCONVERSATION_READ: CONVERSATION_READ\nPARTNERSHIP_UPDATED: PARTNERSHIP_UPDATED', enum_type=EventKind, max_length=32),
+            field=fields.CharEnumField(description='MESSAGE_CREATED: MESSAGE_CREATED\nATTACHMENT_SCANNED: ATTACHMENT_SCANNED\nCONVERSATION_READ: CONVERSATION_READ\nPARTNERSHIP_UPDATED: PARTNERSHIP_UPDATED\nCONVERSATION_UPDATED: CONVERSATION_UPDATED\nBULK_SEND_PROGRESS: BULK_SEND_PROGRESS', enum_type=EventKind, max_length=32),
         ),
         ops.AddField(
             model_name='Event',
