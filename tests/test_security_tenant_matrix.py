@@ -139,7 +139,9 @@ def _value(
                 return foreign
             return own.ids.get(_own_kind(target.field, name), own.ids["account"])
         return {
-            "String": f"x-{uuid.uuid4().hex[:8]}",  # unique: never an idempotent replay
+            # Unique (never an idempotent replay), with a placeholder: a template rendered
+            # with another account's partner would show its name.
+            "String": f"x-{uuid.uuid4().hex[:8]} {{{{partner.name}}}}",
             "Int": 1,
             "Boolean": True,
             "Float": 1.0,
