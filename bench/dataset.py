@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from models.search_index import document
+from services.role_names import name_key
 
 VERSION = (
     "5"  # 5: triage folder instead of archived; the search index filled; model defaults in COPY
@@ -38,7 +39,7 @@ STATUSES = {  # partnerships per status, and how many of them have a conversatio
     "DECLINED": (400, 40),
     "DEACTIVATED": (300, 60),
 }
-ALL_PERMISSIONS = "ANALYTICS_VIEW,MESSAGING,PARTNERS_VIEW,USERS_MANAGE"
+ALL_PERMISSIONS = "ANALYTICS_VIEW,MESSAGING,PARTNERS_VIEW,SETTINGS_MANAGE,USERS_MANAGE"
 BUILT_IN = {
     "ACCOUNT_ADMIN": ALL_PERMISSIONS,
     "COMMUNITY_MANAGER": "MESSAGING,PARTNERS_VIEW",
@@ -216,7 +217,7 @@ async def _build(conn: asyncpg.Connection) -> None:
             accounts.append((aid, name, name.casefold(), kind, 1, now, 0, now))
             for role_name, perms in BUILT_IN.items():
                 rid = uuid.uuid4()
-                roles.append((rid, aid, role_name, True, perms, now))
+                roles.append((rid, aid, role_name, name_key(role_name), True, perms, now))
                 if role_name == "ACCOUNT_ADMIN":
                     admin_roles[aid] = rid
             return aid
@@ -232,7 +233,6 @@ async def _build(conn: asyncpg.Connection) -> None:
                 "bench-admin@brand.example",
                 "Bench Admin",
                 now,
-                "IMMEDIATE",
             )
         )
         partner_users: dict[uuid.UUID, uuid.UUID] = {}
@@ -254,7 +254,6 @@ async def _build(conn: asyncpg.Connection) -> None:
                         f"partner{i:04d}@partner.example",
                         f"Owner {i:04d}",
                         now,
-                        "IMMEDIATE",
                     )
                 )
                 pid = uuid.uuid4()
@@ -269,12 +268,14 @@ async def _build(conn: asyncpg.Connection) -> None:
             "id name name_folded kind terms_version_accepted"
             " terms_accepted_at event_seq created_at",
         )
-        await _copy(conn, "roles", roles, "id account_id name built_in permissions created_at")
+        await _copy(
+            conn, "roles", roles, "id account_id name name_key built_in permissions created_at"
+        )
         await _copy(
             conn,
             "users",
             users,
-            "id account_id role_id email name created_at notification_frequency",
+            "id account_id role_id email name created_at",
         )
         await _copy(
             conn,

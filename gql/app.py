@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Starlette:
         await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
         await rt.hub.start()  # starts the bus
         await rt.scans.start()
+        await rt.sessions.start()
         await rt.bulk.start()
         if rt.notifications:
             await rt.notifications.start()
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             rt.shutting_down.set()
+            await rt.sessions.stop()
             await rt.send_limits.close()
             await rt.bulk.stop()
             if rt.notifications:

@@ -93,7 +93,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from models import User
-    from services.auth import issue_token
+    from services.auth import issue_platform_token, issue_token
+
+    if args.platform == bool(args.email):
+        print("liaison token: give either an e-mail address or --platform", file=sys.stderr)
+        return 2
+    if args.platform:
+        print(issue_platform_token(settings.jwt_secret))
+        return 0
 
     async def find() -> User | None:
         return await User.filter(email=args.email.lower()).first()
@@ -180,8 +187,11 @@ def parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load data")
     seed.add_argument("--demo", action="store_true", help="demo accounts, users and messages")
     seed.set_defaults(run=cmd_seed)
-    token = sub.add_parser("token", help="issue a development token for a user")
-    token.add_argument("email")
+    token = sub.add_parser("token", help="issue a token for a user, or the platform's")
+    token.add_argument("email", nargs="?")
+    token.add_argument(
+        "--platform", action="store_true", help="a platform token (the provisioning API)"
+    )
     token.set_defaults(run=cmd_token)
     export = sub.add_parser("export-schema", help="write schema.graphql")
     export.add_argument("--output", default="schema.graphql")

@@ -23,6 +23,8 @@ class Context:
     rt: Runtime
     viewer_or_none: Viewer | None
     extras: dict[str, Any] = field(default_factory=dict)
+    # A platform token (SPEC §8): no viewer, only the provisioning mutations (gql.platform).
+    platform: bool = False
     # Made on first use: an idle websocket's context never needs any.
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 

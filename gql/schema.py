@@ -25,9 +25,17 @@ from gql.faults import DependencyFaults, outage_of
 from gql.observability import OperationObserver
 from gql.permissions import requires
 from gql.persisted import PersistedQueries, check_documents, load_manifest
+from gql.platform import PlatformScope, platform_only
 from gql.query_limits import Limits, OperationLimits, ValidationCaches
 from gql.settings import Settings
 from gql.types.accounts import Viewer
+from gql.types.administration import (
+    DeleteRolePayload,
+    RoleConnection,
+    UpdateMessagingSettingsPayload,
+    UpdateRolePayload,
+    UserConnection,
+)
 from gql.types.analytics import MessagingStats
 from gql.types.bulk import (
     BulkSend,
@@ -53,10 +61,15 @@ from gql.types.inputs import (
     SetConversationPriorityPayload,
     UpdateNotificationSettingsPayload,
 )
+from gql.types.platform import (
+    UpsertAccountsPayload,
+    UpsertPartnershipsPayload,
+    UpsertUsersPayload,
+)
 from gql.types.search import MessageSearchConnection
 from gql.ws import OperationExecutor
 from models import Permission
-from resolvers import analytics, bulk, mutations, queries
+from resolvers import administration, analytics, bulk, mutations, platform, queries
 from subscriptions import Subscription
 
 
@@ -86,6 +99,16 @@ class Query:
         resolver=analytics.messaging_stats,
         extensions=requires(Permission.ANALYTICS_VIEW),
         description="Figures of the viewer's own account, bucketed; see services.analytics.",
+    )
+    users: UserConnection = strawberry.field(
+        resolver=administration.users,
+        extensions=requires(Permission.USERS_MANAGE),
+        description="Users of the viewer's account (active or not), by e-mail address.",
+    )
+    roles: RoleConnection = strawberry.field(
+        resolver=administration.roles,
+        extensions=requires(Permission.USERS_MANAGE),
+        description="Roles of the viewer's account, built-in and custom, by name.",
     )
     message_templates: MessageTemplateConnection = strawberry.field(
         resolver=bulk.message_templates,
@@ -156,6 +179,34 @@ class Mutation:
     assign_role: AssignRolePayload = strawberry.mutation(
         resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
     )
+    update_role: UpdateRolePayload = strawberry.mutation(
+        resolver=administration.update_role, extensions=requires(Permission.USERS_MANAGE)
+    )
+    delete_role: DeleteRolePayload = strawberry.mutation(
+        resolver=administration.delete_role,
+        extensions=requires(Permission.USERS_MANAGE),
+        description="A role some user holds is ROLE_IN_USE; built-in roles stay.",
+    )
+    update_messaging_settings: UpdateMessagingSettingsPayload = strawberry.mutation(
+        resolver=administration.update_messaging_settings,
+        extensions=requires(Permission.SETTINGS_MANAGE),
+    )
+    upsert_accounts: UpsertAccountsPayload = strawberry.mutation(
+        resolver=platform.upsert_accounts,
+        extensions=platform_only(),
+        description="Platform tokens only: at most 500 accounts, keyed by externalId.",
+    )
+    upsert_users: UpsertUsersPayload = strawberry.mutation(
+        resolver=platform.upsert_users,
+        extensions=platform_only(),
+        description="Platform tokens only: at most 500 users, keyed by externalId.",
+    )
+    upsert_partnerships: UpsertPartnershipsPayload = strawberry.mutation(
+        resolver=platform.upsert_partnerships,
+        extensions=platform_only(),
+        description="Platform tokens only: at most 500 partnerships, keyed by the brand and "
+        "partner externalIds.",
+    )
     update_notification_settings: UpdateNotificationSettingsPayload = strawberry.mutation(
         resolver=mutations.update_notification_settings,
         description="How the viewer hears of unread messages by e-mail.",
@@ -209,6 +260,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
         DependencyFaults,  # after MaskErrors: its exit runs first and types outages
+        PlatformScope,
         lambda: DocumentCache(maxsize=1000),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

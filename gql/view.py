@@ -23,7 +23,7 @@ from gql.encoding import dumps
 from gql.persisted import PersistedQueries, PersistedQueryError
 from gql.runtime import Runtime
 from gql.ws import TransportWSHandler, authenticate
-from services.auth import load_viewer
+from services.auth import Platform, load_principal
 from services.errors import Unauthenticated
 
 log = logging.getLogger("liaison.http")
@@ -154,7 +154,7 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 "'x-apollo-operation-name' header.",
             )
         try:
-            viewer = await load_viewer(
+            principal = await load_principal(
                 self.rt.settings.jwt_secret, request.headers.get("authorization")
             )
         except Unauthenticated as error:
@@ -162,8 +162,9 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 return error_response(
                     401, error.code, error.message, **{"WWW-Authenticate": "Bearer"}
                 )
-            viewer = None  # GraphiQL loads the schema before a token is pasted in
-        request.state.viewer = viewer
+            principal = None  # GraphiQL loads the schema before a token is pasted in
+        request.state.platform = isinstance(principal, Platform)
+        request.state.viewer = None if isinstance(principal, Platform) else principal
         graphql_response = prefers_graphql_response_json(request.headers.get("accept"))
         request.state.graphql_response = graphql_response
         response = await self.run(request)
@@ -214,8 +215,16 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         viewer = getattr(request.state, "viewer", None)
-        return Context(request=request, response=response, rt=self.rt, viewer_or_none=viewer)
+        return Context(
+            request=request,
+            response=response,
+            rt=self.rt,
+            viewer_or_none=viewer,
+            platform=getattr(request.state, "platform", False),
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await authenticate(context, self.rt.settings.jwt_secret)
+        if isinstance(context.request, WebSocket):
+            self.rt.sessions.register(context.viewer.user_id, context.request)
         return UnsetType()

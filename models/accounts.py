@@ -18,6 +18,13 @@ class Account(Model):
     # Last per-account event position handed out; bumped under a row lock so event
     # positions commit in order (see services.events_log).
     event_seq = fields.BigIntField(default=0)
+    # The platform's own id (`upsertAccounts`); null for accounts it did not push.
+    external_id = fields.CharField(max_length=128, null=True, unique=True)
+    # Messaging settings (services.settings): the first two apply to brands, the third to
+    # partners.
+    partners_may_start_conversations = fields.BooleanField(default=True, db_default=True)
+    prospect_messages_before_reply = fields.IntField(default=2, db_default=2)
+    accepts_prospect_messages = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -30,6 +37,11 @@ class Role(Model):
         "liaison.Account", related_name="roles", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=100)
+    # What makes two names the same (services.role_names.name_key): case, spacing and
+    # look-alike characters folded away; unique per account.
+    # (The database default only serves rows that existed before the column: SQLite cannot
+    # drop a default without rebuilding a table other tables point to.)
+    name_key = fields.CharField(max_length=400, db_default="")
     built_in = fields.BooleanField(default=False)
     # Comma-separated Permission values, sorted.
     permissions = fields.CharField(max_length=500, default="")
@@ -37,7 +49,7 @@ class Role(Model):
 
     class Meta:
         table = "roles"
-        unique_together = (("account", "name"),)
+        unique_together = (("account", "name"), ("account", "name_key"))
 
 
 class User(Model):
@@ -50,6 +62,11 @@ class User(Model):
     )
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
+    # The platform's own id (`upsertUsers`); null for users it did not push.
+    external_id = fields.CharField(max_length=128, null=True, unique=True)
+    # An inactive user's tokens stop working at once (services.auth).
+    active = fields.BooleanField(default=True, db_default=True)
+    deactivated_at = fields.DatetimeField(null=True, db_index=True)
     notification_frequency = fields.CharEnumField(
         NotificationFrequency,
         max_length=16,

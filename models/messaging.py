@@ -150,10 +150,12 @@ class Event(Model):
     )
     seq = fields.BigIntField()
     kind = fields.CharEnumField(EventKind, max_length=32)
-    # Null for events about no conversation (BULK_SEND_PROGRESS names `bulk_send_id`).
+    # Null for events about no conversation: PARTNERSHIP_UPDATED names `partnership_id`,
+    # BULK_SEND_PROGRESS names `bulk_send_id`.
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "liaison.Conversation", related_name="events", null=True, on_delete=fields.CASCADE
     )
+    partnership_id = fields.UUIDField(null=True)
     bulk_send_id = fields.UUIDField(null=True)
     message_id = fields.UUIDField(null=True)
     attachment_id = fields.UUIDField(null=True)

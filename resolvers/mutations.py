@@ -34,41 +34,21 @@ from gql.types.inputs import (
 )
 from models import InboxFolder
 from services import accounts, conversations, sending, triage
-from services.attachments import Upload, stage_uploads
+from services.attachments import Upload
 from services.errors import DomainError, NotFound
 from services.notifications import preferences
 
 
 async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayload:
     ctx = info.context
-    settings = ctx.rt.settings
     try:
-        uploads = cast("list[Upload]", input.attachments or [])
-        await ctx.rt.send_limits.check_send(
-            ctx.viewer, sum(getattr(u, "size", None) or 0 for u in uploads)
-        )
-        if uploads:  # refuse a wrong recipient before any file is staged or sniffed
-            await sending.check_send(
-                ctx.viewer,
-                str(input.recipient_account_id),
-                input.body,
-                input.client_message_id,
-                has_files=True,
-            )
-        files = await stage_uploads(
-            ctx.rt.blobs,
-            uploads,
-            max_files=settings.max_attachments,
-            max_bytes=settings.max_attachment_bytes,
-        )
-        result = await sending.send_message(
+        result = await sending.send(
             ctx.viewer,
-            sending.SendRequest(
-                str(input.recipient_account_id), input.body, input.client_message_id, files
-            ),
-            blobs=ctx.rt.blobs,
-            notifier=ctx.rt.bus,
-            scans=ctx.rt.scans,
+            str(input.recipient_account_id),
+            input.body,
+            services=ctx.rt.sending,
+            uploads=cast("list[Upload]", input.attachments or []),
+            client_message_id=input.client_message_id,
         )
     except DomainError as error:
         return SendMessagePayload(errors=[user_error(error)])

@@ -33,6 +33,21 @@ class Viewer:
         return permission in self.permissions
 
 
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """The caller of a platform token (SPEC §8): may call the provisioning mutations only."""
+
+
+PLATFORM = Platform()
+PLATFORM_CLAIM = "platform"  # both `sub` and `scope` of a platform token
+
+
+def issue_platform_token(secret: str, *, ttl: timedelta = timedelta(days=30)) -> str:
+    now = datetime.now(UTC)
+    claims = {"sub": PLATFORM_CLAIM, "scope": PLATFORM_CLAIM, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
 def issue_token(secret: str, user_id: uuid.UUID, *, ttl: timedelta = timedelta(days=7)) -> str:
     now = datetime.now(UTC)
     claims = {"sub": str(user_id), "iat": now, "exp": now + ttl}
@@ -49,7 +64,8 @@ def parse_bearer(header: str | None) -> str:
     return token.strip()
 
 
-def decode_token(secret: str, token: str) -> uuid.UUID:
+def decode_token(secret: str, token: str) -> uuid.UUID | Platform:
+    """The user a token names, or PLATFORM for a platform token; Unauthenticated otherwise."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
@@ -58,6 +74,10 @@ def decode_token(secret: str, token: str) -> uuid.UUID:
         raise Unauthenticated("The token has expired.") from None
     except jwt.PyJWTError:
         raise Unauthenticated("The token is invalid.") from None
+    if claims.get("scope") == PLATFORM_CLAIM or claims["sub"] == PLATFORM_CLAIM:
+        if claims.get("scope") != PLATFORM_CLAIM or claims["sub"] != PLATFORM_CLAIM:
+            raise Unauthenticated("The token is invalid.")
+        return PLATFORM
     try:
         return uuid.UUID(str(claims["sub"]))
     except ValueError:
@@ -80,16 +100,28 @@ def parse_permissions(raw: str) -> frozenset[Permission]:
     return frozenset(Permission(p) for p in raw.split(",") if p)
 
 
+async def load_principal(secret: str, authorization: str | None) -> Viewer | Platform:
+    """Authenticate a bearer header: the platform, or an active user (one query for the
+    user, its account and role)."""
+    subject = decode_token(secret, parse_bearer(authorization))
+    if isinstance(subject, Platform):
+        return subject
+    return await load_viewer_by_user(subject)
+
+
 async def load_viewer(secret: str, authorization: str | None) -> Viewer:
-    """Authenticate a bearer header: one query for the user, its account and role."""
-    return await load_viewer_by_user(decode_token(secret, parse_bearer(authorization)))
+    """Authenticate a user's bearer header; a platform token is refused."""
+    principal = await load_principal(secret, authorization)
+    if isinstance(principal, Platform):
+        raise Unauthenticated("A platform token may only call the platform mutations.")
+    return principal
 
 
 async def load_viewer_by_user(user_id: uuid.UUID) -> Viewer:
     # Runs on every request: one hand-written statement, plain values, no model instances.
     rows = await fetch(
         connections.get("default"),
-        "SELECT u.account_id, a.kind, u.role_id, r.permissions FROM users u"
+        "SELECT u.account_id, a.kind, u.role_id, r.permissions, u.active FROM users u"
         " JOIN accounts a ON a.id = u.account_id JOIN roles r ON r.id = u.role_id"
         " WHERE u.id = $1",
         user_id,
@@ -97,6 +129,8 @@ async def load_viewer_by_user(user_id: uuid.UUID) -> Viewer:
     if not rows:
         raise Unauthenticated("The token's user does not exist.")
     row = rows[0]
+    if not row["active"]:
+        raise Unauthenticated("The token's user is deactivated.")
     return Viewer(
         user_id=user_id,
         account_id=_as_uuid(row["account_id"]),

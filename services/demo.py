@@ -1,11 +1,14 @@
-"""Demo data (`liaison seed --demo`): idempotent, keyed by e-mail address and account name."""
+"""Demo data (`liaison seed --demo`): idempotent, built through the platform API's services."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from models import Account, AccountKind, Partnership, PartnershipStatus, User
-from services import accounts
+from models import Account, AccountKind, PartnershipStatus, User
+from services import accounts, platform
+from services.auth import load_viewer_by_user
 
 BRANDS = ("Acme Outdoor", "Borealis Cosmetics")
 ROLE_USERS = (
@@ -31,45 +34,89 @@ class DemoUser:
     role_name: str
 
 
+class _Quiet:
+    async def notify(self, account_ids: Iterable[uuid.UUID]) -> None:
+        return None
+
+
 def _slug(name: str) -> str:
     return "".join(c for c in name.lower() if c.isalnum())
 
 
-async def _account(name: str, kind: AccountKind) -> Account:
-    found = await Account.filter(name=name, kind=kind).first()
-    account = found or await accounts.create_account(name, kind)
-    if not accounts.terms_accepted(account):
-        account.terms_version_accepted = accounts.CURRENT_TERMS_VERSION
-        await account.save(update_fields=["terms_version_accepted"])
-    return account
-
-
-async def _user(account: Account, email: str, name: str, role_name: str) -> DemoUser:
-    user = await User.filter(email=email).first()
-    if user is None:
-        user = await accounts.create_user(account, email, name, role_name)
-    return DemoUser(user, account, role_name)
+def _check(outcomes: list[platform.Outcome]) -> list[uuid.UUID]:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise RuntimeError(f"demo data {outcome.external_id}: {outcome.error.message}")
+    return [o.id for o in outcomes if o.id is not None]
 
 
 async def seed_demo() -> list[DemoUser]:
-    """Create (or find) the demo accounts, users and partnerships. Messages are separate."""
-    users: list[DemoUser] = []
-    brands = [await _account(name, AccountKind.BRAND) for name in BRANDS]
-    for brand in brands:
+    """Create (or find) the demo accounts, users and partnerships through the platform
+    API's services (keyed by `demo:` externalIds), and accept the messaging terms as each
+    account's admin would. Messages are separate (services.demo_messages)."""
+    account_items = [platform.AccountItem(f"demo:{_slug(n)}", AccountKind.BRAND, n) for n in BRANDS]
+    account_items += [
+        platform.AccountItem(f"demo:{_slug(n)}", AccountKind.PARTNER, n) for n, _, _ in PARTNERS
+    ]
+    await _adopt_earlier_demo(account_items)
+    _check(await platform.upsert_accounts(account_items))
+    user_items: list[tuple[platform.UserItem, str]] = []
+    for brand in BRANDS:
         for role_name, local, person in ROLE_USERS:
-            email = f"{local}@{_slug(brand.name)}.example"
-            users.append(await _user(brand, email, person, role_name))
-    for name, first_status, second_status in PARTNERS:
-        partner = await _account(name, AccountKind.PARTNER)
-        users.append(
-            await _user(partner, f"owner@{_slug(name)}.example", f"{name} Owner", "ACCOUNT_ADMIN")
-        )
-        for brand, status in ((brands[0], first_status), (brands[1], second_status)):
-            if status is not None:
-                await Partnership.get_or_create(
-                    brand=brand, partner=partner, defaults={"status": status}
+            email = f"{local}@{_slug(brand)}.example"
+            user_items.append(
+                (
+                    platform.UserItem(
+                        f"demo:{email}", f"demo:{_slug(brand)}", email, person, role_name
+                    ),
+                    role_name,
                 )
-    return users
+            )
+    for name, _, _ in PARTNERS:
+        email = f"owner@{_slug(name)}.example"
+        user_items.append(
+            (
+                platform.UserItem(
+                    f"demo:{email}", f"demo:{_slug(name)}", email, f"{name} Owner", "ACCOUNT_ADMIN"
+                ),
+                "ACCOUNT_ADMIN",
+            )
+        )
+    await _adopt_earlier_demo([item for item, _ in user_items])
+    user_ids = _check(await platform.upsert_users([item for item, _ in user_items]))
+    partnership_items = [
+        platform.PartnershipItem(f"demo:{_slug(brand)}", f"demo:{_slug(name)}", status)
+        for name, first, second in PARTNERS
+        for brand, status in ((BRANDS[0], first), (BRANDS[1], second))
+        if status is not None
+    ]
+    _check(await platform.upsert_partnerships(partnership_items, notifier=_Quiet()))
+    users = {u.id: u for u in await User.filter(id__in=user_ids).select_related("account")}
+    demo = [
+        DemoUser(users[uid], users[uid].account, role_name)
+        for uid, (_, role_name) in zip(user_ids, user_items, strict=True)
+    ]
+    for member in demo:
+        if member.role_name == "ACCOUNT_ADMIN" and not accounts.terms_accepted(member.account):
+            viewer = await load_viewer_by_user(member.user.id)
+            await accounts.accept_messaging_terms(viewer)
+    return demo
+
+
+async def _adopt_earlier_demo(
+    items: Sequence[platform.AccountItem] | Sequence[platform.UserItem],
+) -> None:
+    """Give demo rows seeded before externalIds existed their externalId, so that seeding
+    again finds them instead of clashing with them."""
+    for item in items:
+        if isinstance(item, platform.AccountItem):
+            found = await Account.filter(name=item.name, kind=item.kind, external_id=None).first()
+            if found is not None:
+                await Account.filter(id=found.id).update(external_id=item.external_id)
+        else:
+            await User.filter(email=item.email, external_id=None).update(
+                external_id=item.external_id
+            )
 
 
 def demo_emails() -> list[str]:

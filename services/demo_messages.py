@@ -10,7 +10,7 @@ from models import Account, AccountKind
 from services.auth import load_viewer_by_user
 from services.blobs import BlobStore
 from services.demo import DemoUser
-from services.sending import SendRequest, send_message
+from services.sending import SendServices, send
 
 SCRIPT = (
     ("Trail Blog", "brand", "Hi! Loved your autumn gear roundup. Want to review our new tent?"),
@@ -34,18 +34,15 @@ async def seed_demo_messages(users: list[DemoUser], blobs: BlobStore) -> None:
     brand_cm = next(u for u in users if u.role_name == "COMMUNITY_MANAGER")
     by_account = {u.account.name: u for u in users if u.account.kind is AccountKind.PARTNER}
     quiet = _Quiet()
+    services = SendServices(blobs=blobs, notifier=quiet, scans=quiet)
     for index, (partner_name, side, body) in enumerate(SCRIPT):
         partner = by_account[partner_name]
         sender, recipient = (
             (brand_cm, partner.account) if side == "brand" else (partner, brand_cm.account)
         )
         viewer = await load_viewer_by_user(sender.user.id)
-        await send_message(
-            viewer,
-            SendRequest(str(recipient.id), body, f"demo-{index}"),
-            blobs=blobs,
-            notifier=quiet,
-            scans=quiet,
+        await send(
+            viewer, str(recipient.id), body, services=services, client_message_id=f"demo-{index}"
         )
 
 

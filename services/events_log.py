@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -36,6 +36,7 @@ class EventRecord:
     attachment_id: uuid.UUID | None
     reader_account_id: uuid.UUID | None
     last_read_seq: int | None
+    partnership_id: uuid.UUID | None = None
     bulk_send_id: uuid.UUID | None = None
 
 
@@ -76,6 +77,99 @@ async def append(
             bulk_send_id=bulk_send_id,
         )
     return audience
+
+
+_EVENT_COLUMNS = (
+    ("conversation_id", "uuid"),
+    ("partnership_id", "uuid"),
+    ("message_id", "uuid"),
+    ("attachment_id", "uuid"),
+    ("reader_account_id", "uuid"),
+    ("last_read_seq", "int"),
+)
+
+
+async def append_batch(
+    conn: BaseDBAsyncClient,
+    kind: EventKind,
+    entries: Sequence[tuple[Iterable[uuid.UUID], dict[str, Any]]],
+) -> list[uuid.UUID]:
+    """`append` for many events of one kind: each entry is (its audience, its Event fields,
+    among `_EVENT_COLUMNS`).
+
+    Counters are bumped once per audience account, locked in sorted order as `append` does;
+    on PostgreSQL the whole batch is three statements. Call it last in the transaction;
+    returns the audience of all the events.
+    """
+    per_account: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for audience, fields in entries:
+        for account_id in set(audience):
+            per_account.setdefault(account_id, []).append(fields)
+    ordered = sorted(per_account, key=str)
+    if not ordered:
+        return ordered
+    if is_sqlite(conn):
+        await _append_many_each(conn, kind, ordered, per_account)
+        return ordered
+    counts = [len(per_account[a]) for a in ordered]
+    await fetch(
+        conn, "SELECT id FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ordered
+    )
+    bumped = await fetch(
+        conn,
+        "UPDATE accounts a SET event_seq = a.event_seq + v.n"
+        " FROM unnest($1::uuid[], $2::bigint[]) AS v(id, n) WHERE a.id = v.id"
+        " RETURNING a.id, a.event_seq",
+        ordered,
+        counts,
+    )
+    last = {row["id"]: int(row["event_seq"]) for row in bumped}
+    account_ids: list[uuid.UUID] = []
+    seqs: list[int] = []
+    columns: dict[str, list[Any]] = {name: [] for name, _ in _EVENT_COLUMNS}
+    for account_id, count in zip(ordered, counts, strict=True):
+        first = last[account_id] - count + 1
+        for offset, fields in enumerate(per_account[account_id]):
+            account_ids.append(account_id)
+            seqs.append(first + offset)
+            for name, _ in _EVENT_COLUMNS:
+                columns[name].append(fields.get(name))
+    names = ", ".join(name for name, _ in _EVENT_COLUMNS)
+    arrays = ", ".join(f"${i + 3}::{kind_}[]" for i, (_, kind_) in enumerate(_EVENT_COLUMNS))
+    await fetch(
+        conn,
+        f"INSERT INTO events (account_id, seq, kind, created_at, {names})"
+        f" SELECT a, s, ${len(_EVENT_COLUMNS) + 3}, now(), {names}"
+        f" FROM unnest($1::uuid[], $2::bigint[], {arrays}) AS t(a, s, {names})",
+        account_ids,
+        seqs,
+        *(columns[name] for name, _ in _EVENT_COLUMNS),
+        kind.value,
+    )
+    return ordered
+
+
+async def _append_many_each(
+    conn: BaseDBAsyncClient,
+    kind: EventKind,
+    ordered: list[uuid.UUID],
+    per_account: dict[uuid.UUID, list[dict[str, Any]]],
+) -> None:
+    events: list[Event] = []
+    for account_id in ordered:
+        pending = per_account[account_id]
+        rows = await fetch(
+            conn,
+            "UPDATE accounts SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
+            account_id,
+            len(pending),
+        )
+        first = int(rows[0]["event_seq"]) - len(pending) + 1
+        events.extend(
+            Event(account_id=account_id, seq=first + offset, kind=kind, **fields)
+            for offset, fields in enumerate(pending)
+        )
+    await Event.bulk_create(events, using_db=conn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +245,7 @@ def _record(e: Event) -> EventRecord:
         attachment_id=e.attachment_id,
         reader_account_id=e.reader_account_id,
         last_read_seq=e.last_read_seq,
+        partnership_id=e.partnership_id,
         bulk_send_id=e.bulk_send_id,
     )
 

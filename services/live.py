@@ -11,7 +11,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import Account, Attachment, BulkSend, Message, Participant, Permission, User
+from tortoise.expressions import Q
+
+from models import (
+    Account,
+    Attachment,
+    BulkSend,
+    Message,
+    Participant,
+    Partnership,
+    Permission,
+    User,
+)
 from services.auth import parse_permissions
 from services.events_log import EventRecord
 
@@ -24,6 +35,7 @@ class EventRows:
     attachments_by_message: dict[uuid.UUID, list[Attachment]]
     accounts: dict[uuid.UUID, Account]
     users: dict[uuid.UUID, User]
+    partnerships: dict[uuid.UUID, Partnership]  # those of the audience account only
     bulk_sends: dict[uuid.UUID, BulkSend]  # the audience's own
 
 
@@ -64,6 +76,17 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
     account_ids |= {r.reader_account_id for r in records if r.reader_account_id is not None}
     account_ids.add(account_id)
     user_ids = {m.sender_user_id for m in messages.values()}  # type: ignore[attr-defined]
+    partnership_ids = [r.partnership_id for r in records if r.partnership_id is not None]
+    partnerships = (
+        {
+            p.id: p
+            for p in await Partnership.filter(
+                Q(brand_id=account_id) | Q(partner_id=account_id), id__in=partnership_ids
+            )
+        }
+        if partnership_ids
+        else {}
+    )
     user_ids |= {p.assignee_id for p in participants.values() if p.assignee_id}  # type: ignore[attr-defined]
     bulk_ids = [r.bulk_send_id for r in records if r.bulk_send_id is not None]
     bulk_sends = (
@@ -78,13 +101,14 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
         attachments_by_message=by_message,
         accounts={a.id: a for a in await Account.filter(id__in=list(account_ids))},
         users={u.id: u for u in await User.filter(id__in=list(user_ids))} if user_ids else {},
+        partnerships=partnerships,
         bulk_sends=bulk_sends,
     )
 
 
 async def messaging_user_ids(account_id: uuid.UUID) -> frozenset[uuid.UUID]:
-    """Users of the account whose role grants MESSAGING now (read at each call)."""
-    users = await User.filter(account_id=account_id).select_related("role")
+    """Active users of the account whose role grants MESSAGING now (read at each call)."""
+    users = await User.filter(account_id=account_id, active=True).select_related("role")
     return frozenset(
         u.id for u in users if Permission.MESSAGING in parse_permissions(u.role.permissions)
     )

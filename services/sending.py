@@ -1,7 +1,19 @@
-"""The send path: `check_*` validates and raises, `do_send` writes in one transaction.
+"""The one send path. Every message — `sendMessage`, demo data, bulk sends — goes through
+`send(...)`:
 
-Events are recorded in the transaction and announced, with scan jobs queued, only after
-it commits.
+1. cheap checks that need no file: MESSAGING, body, clientMessageId, the recipient is a
+   partnership of the sender's account (NOT_FOUND otherwise) — refused before any upload
+   is read (SPEC §7);
+2. rate limits (per user, per account, uploaded bytes per account);
+3. attachments staged: type sniffed from the bytes, size checked, stored as blobs;
+4. under the partnership's row lock: who may send in this status (SPEC §1), the messaging
+   settings of both accounts (SPEC §9: CONVERSATION_NOT_ALLOWED, RECIPIENT_NOT_ACCEPTING,
+   AWAITING_REPLY), then the message, its attachments and events written in one
+   transaction.
+
+`check_*` validates and raises; `_do_send` writes. Events are recorded in the transaction
+and announced, with scan jobs queued, only after it commits. A refused message stores
+nothing, and staged files are always discarded.
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ from models import (
 )
 from services import events_log
 from services.accounts import terms_accepted
-from services.attachments import ScanQueue, StagedFile, discard
+from services.attachments import ScanQueue, StagedFile, Upload, discard, stage_uploads
 from services.auth import Viewer
 from services.blobs import BlobStore
 from services.errors import (
@@ -42,8 +54,12 @@ from services.errors import (
     NotFound,
     PermissionDenied,
 )
+from services.messaging_settings import check_messaging_settings
+from services.ratelimit import SendRateLimits
 
 MAX_BODY_CHARS = 10_000
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MAX_CLIENT_MESSAGE_ID = 255
 
 BRAND_MAY_SEND = frozenset(
@@ -64,7 +80,70 @@ class SendRequest:
 class SendResult:
     message: Message
     conversation_id: uuid.UUID
-    created: bool
+    created: bool  # False: a retry of the same clientMessageId, answered with the first
+
+
+@dataclass(frozen=True, slots=True)
+class SendServices:
+    """What sending needs from the running process; built once (`gql.runtime.Runtime`).
+
+    `limits` None: no rate limit (demo data, and callers that limit themselves).
+    """
+
+    blobs: BlobStore
+    notifier: events_log.Notifier
+    scans: ScanQueue
+    limits: SendRateLimits | None = None
+    max_attachments: int = MAX_ATTACHMENTS
+    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+
+
+async def send(
+    viewer: Viewer,
+    recipient_account_id: str,
+    body: str | None,
+    *,
+    services: SendServices,
+    uploads: Sequence[Upload] = (),
+    client_message_id: str | None = None,
+) -> SendResult:
+    """Send a message from `viewer` to the counterpart account `recipient_account_id` (the
+    partner for a brand user, the brand for a partner user): the one entry of the send path.
+
+    Raises a `DomainError` (nothing stored) for every refusal: PERMISSION_DENIED,
+    INVALID_BODY, INVALID_INPUT, NOT_FOUND, RATE_LIMITED, ATTACHMENT_*, TOO_MANY_ATTACHMENTS,
+    TERMS_NOT_ACCEPTED, PARTNERSHIP_INACTIVE, CONVERSATION_NOT_ALLOWED,
+    RECIPIENT_NOT_ACCEPTING, AWAITING_REPLY, IDEMPOTENCY_CONFLICT. Idempotent on
+    `client_message_id` per sending user. After commit: both accounts are notified and one
+    scan job per attachment is queued.
+    """
+    if not viewer.can(Permission.MESSAGING):
+        raise PermissionDenied("Sending needs the MESSAGING permission.")
+    check_client_message_id(client_message_id)
+    check_body(body, bool(uploads))
+    partnership = await find_partnership(
+        viewer, parse_id(recipient_account_id, "recipientAccountId")
+    )
+    if uploads:  # the rest of what can be refused before any file is staged or sniffed
+        await check_send(viewer, recipient_account_id, body, client_message_id, has_files=True)
+    if services.limits is not None:
+        await services.limits.check_send(
+            viewer, sum(getattr(u, "size", None) or 0 for u in uploads)
+        )
+    files = await stage_uploads(
+        services.blobs,
+        uploads,
+        max_files=services.max_attachments,
+        max_bytes=services.max_attachment_bytes,
+    )
+    return await send_message(
+        viewer,
+        SendRequest(recipient_account_id, body, client_message_id, files),
+        blobs=services.blobs,
+        notifier=services.notifier,
+        scans=services.scans,
+        partnership=partnership,
+    )
 
 
 def check_body(body: str | None, has_files: bool) -> str:
@@ -186,8 +265,10 @@ async def send_message(
     blobs: BlobStore,
     notifier: events_log.Notifier,
     scans: ScanQueue,
+    partnership: Partnership | None = None,
 ) -> SendResult:
     """Send (or idempotently re-answer) a message; owns and always disposes `request.files`.
+    Prefer `send`; `partnership` is the recipient's, when the caller has looked it up.
 
     Side effects after commit: audience notified, one scan job per attachment queued.
     """
@@ -202,7 +283,8 @@ async def send_message(
             replay = await _replay(viewer, client_message_id, digest)
             if replay is not None:
                 return replay
-        partnership = await find_partnership(viewer, recipient)
+        if partnership is None:
+            partnership = await find_partnership(viewer, recipient)
         account = await Account.get(id=viewer.account_id)
         if not terms_accepted(account):
             raise InvalidInput(
@@ -257,6 +339,7 @@ async def _do_send(
                 await Conversation.filter(partnership_id=partnership.id).using_db(conn).first()
             )
             check_may_send(viewer.account_kind, partnership.status, conversation)
+            await check_messaging_settings(conn, viewer.account_kind, partnership, conversation)
             now = datetime.now(UTC)
             brand_id: uuid.UUID = partnership.brand_id  # type: ignore[attr-defined]
             partner_id: uuid.UUID = partnership.partner_id  # type: ignore[attr-defined]
@@ -344,4 +427,4 @@ async def _do_send(
     )
 
 
-__all__ = ["DomainError", "SendRequest", "SendResult", "send_message"]
+__all__ = ["DomainError", "SendRequest", "SendResult", "SendServices", "send", "send_message"]

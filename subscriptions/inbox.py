@@ -28,7 +28,7 @@ from gql.loaders import Loaders, make_loaders
 from gql.permissions import requires
 from gql.types.accounts import Account
 from gql.types.bulk import BulkSend, BulkSendProgress
-from gql.types.conversations import Attachment, Conversation, Message
+from gql.types.conversations import Attachment, Conversation, Message, Partnership
 from gql.types.errors import top_level
 from gql.types.events import (
     AttachmentScanned,
@@ -36,6 +36,7 @@ from gql.types.events import (
     ConversationUpdated,
     InboxEvent,
     MessageCreated,
+    PartnershipUpdated,
 )
 from models import EventKind, Permission
 from services import live
@@ -85,6 +86,13 @@ async def prepare_batch(codec: CursorCodec, account_id: uuid.UUID, batch: Batch)
 
 
 def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEvent | None:
+    if record.kind is EventKind.PARTNERSHIP_UPDATED:
+        partnership = (
+            rows.partnerships.get(record.partnership_id) if record.partnership_id else None
+        )
+        if partnership is None:
+            return None
+        return PartnershipUpdated(cursor=cursor, partnership=Partnership.from_row(partnership))
     if record.kind is EventKind.BULK_SEND_PROGRESS:
         bulk = rows.bulk_sends.get(record.bulk_send_id) if record.bulk_send_id else None
         return (

@@ -294,6 +294,7 @@ async def test_cancel_mid_run_keeps_what_was_sent_and_skips_the_rest(
             reader = asyncio.create_task(_collect_progress(ws, progress))
             bulk = await create_bulk(server, user)
             await wait_for(lambda: _more_than(db, bulk, 100), 60, "the worker to send")
+            await wait_for(lambda: _running_seen(progress), 60, "a progress event")
             data = await post(server, user, CANCEL, {"id": str(bulk)})
             assert data["cancelBulkSend"] == {"bulkSend": {"status": "CANCELLED"}, "errors": []}
             at_cancel = await sent(db, bulk)
@@ -325,6 +326,10 @@ async def _collect_progress(ws: GqlWs, into: list[dict[str, Any]]) -> None:
             into.append(event["bulkSend"])
             if event["bulkSend"]["status"] in ("DONE", "CANCELLED"):
                 return
+
+
+async def _running_seen(progress: list[dict[str, Any]]) -> bool:
+    return any(p["status"] == "RUNNING" for p in progress)
 
 
 async def _more_than(db: asyncpg.Connection, bulk: uuid.UUID, count: int) -> bool:

@@ -13,8 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import jwt
 
 from models import PartnershipStatus
+from tests.conftest import JWT_SECRET
+from tests.factories import Api
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,3 +129,19 @@ def test_several_workers_need_redis(tmp_path: Path) -> None:
     result = liaison("serve", "--workers", "2", "--port", "1", env=env)
     assert result.returncode == 2
     assert "LIAISON_REDIS_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_platform_token_calls_the_platform_api(tmp_path: Path, api: Api) -> None:
+    env = {"LIAISON_DATA_DIR": str(tmp_path), "LIAISON_JWT_SECRET": JWT_SECRET}
+    result = liaison("token", "--platform", env=env)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "platform" and claims["scope"] == "platform" and claims["exp"]
+    response = await api.post(
+        "mutation { upsertAccounts(input: []) { results { id } } }", token=token
+    )
+    assert response.json() == {"data": {"upsertAccounts": {"results": []}}}
+    both = liaison("token", "someone@example.test", "--platform", env=env)
+    neither = liaison("token", env=env)
+    assert both.returncode == neither.returncode == 2

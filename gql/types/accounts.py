@@ -17,11 +17,41 @@ from services.auth import parse_permissions
 
 
 @strawberry.type
+class MessagingSettings:
+    partners_may_start_conversations: bool = strawberry.field(
+        description="Brands: partners may write first (default true)."
+    )
+    prospect_messages_before_reply: int = strawberry.field(
+        description="Brands: messages to a PROSPECT before it replies, 0–10 (default 2)."
+    )
+    accepts_prospect_messages: bool = strawberry.field(
+        description="Partners: brands it is a PROSPECT of may write (default true)."
+    )
+
+    @classmethod
+    def from_row(cls, row: AccountRow) -> MessagingSettings:
+        return cls(
+            partners_may_start_conversations=row.partners_may_start_conversations,
+            prospect_messages_before_reply=row.prospect_messages_before_reply,
+            accepts_prospect_messages=row.accepts_prospect_messages,
+        )
+
+
+@strawberry.type
 class Account:
     id: strawberry.ID
     name: str
     kind: AccountKind
     messaging_terms_accepted: bool
+    _settings: strawberry.Private[MessagingSettings | None] = None
+
+    @strawberry.field
+    def messaging_settings(self, info: Info) -> MessagingSettings | None:
+        """The account's messaging settings; null for other accounts."""
+        viewer = info.context.viewer_or_none
+        if viewer is None or str(viewer.account_id) != self.id:
+            return None
+        return self._settings
 
     @classmethod
     def from_row(cls, row: AccountRow) -> Account:
@@ -30,6 +60,7 @@ class Account:
             name=row.name,
             kind=row.kind,
             messaging_terms_accepted=terms_accepted(row),
+            _settings=MessagingSettings.from_row(row),
         )
 
 
@@ -67,6 +98,11 @@ class User:
         row = await info.context.loaders.role.load(self._row.role_id)  # type: ignore[attr-defined]
         assert row is not None
         return Role.from_row(row)
+
+    @strawberry.field
+    def active(self) -> bool | None:
+        """Whether the user may sign in; null for users of other accounts."""
+        return None if self.email is None else self._row.active  # see from_row
 
     @classmethod
     def from_row(cls, row: UserRow, viewer_account_id: object) -> User:

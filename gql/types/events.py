@@ -8,7 +8,7 @@ import strawberry
 
 from gql.types.accounts import Account
 from gql.types.bulk import BulkSendProgress
-from gql.types.conversations import Attachment, Conversation, Message
+from gql.types.conversations import Attachment, Conversation, Message, Partnership
 
 
 @strawberry.type(description="A message was sent in one of the viewer's conversations.")
@@ -34,6 +34,15 @@ class ConversationRead:
 
 
 @strawberry.type(
+    description="A partnership of the viewer's account changed status (sent to both sides); "
+    "`partnership` is as it is now."
+)
+class PartnershipUpdated:
+    cursor: str
+    partnership: Partnership
+
+
+@strawberry.type(
     description=(
         "The viewer's side of a conversation changed: folder, priority, assignee or read "
         "position. Sent to the viewer's account only."
@@ -45,7 +54,12 @@ class ConversationUpdated:
 
 
 InboxEvent = Annotated[
-    MessageCreated | AttachmentScanned | ConversationRead | ConversationUpdated | BulkSendProgress,
+    MessageCreated
+    | AttachmentScanned
+    | ConversationRead
+    | ConversationUpdated
+    | PartnershipUpdated
+    | BulkSendProgress,
     strawberry.union(
         "InboxEvent",
         description="Pass an event's `cursor` as `inboxEvents(after:)` to resume after it.",

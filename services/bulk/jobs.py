@@ -254,8 +254,8 @@ async def _sweep_forever(runner: BulkRunner) -> None:
             await runner.sweep()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("bulk sweep failed; trying again")
+        except Exception as error:  # the database away, say: the next sweep retries
+            log.warning("bulk sweep failed (%s); trying again", error)
         await asyncio.sleep(max(runner.policy.poll_interval, runner.policy.lease_seconds / 2))
 
 
@@ -302,8 +302,10 @@ class BulkWorker:
         try:
             while not self._stopping.is_set():
                 if loop.time() >= next_sweep:
-                    with contextlib.suppress(Exception):
+                    try:
                         await self.runner.sweep()
+                    except Exception as error:
+                        log.warning("bulk sweep failed (%s); trying again", error)
                     next_sweep = loop.time() + policy.poll_interval
                 await self._wait_for_wake_up(policy.poll_interval)
         finally:
