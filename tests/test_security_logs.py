@@ -54,15 +54,6 @@ async def test_inline_bodies_never_reach_the_log(
     assert len(logged.fields["document_hash"]) == 16  # type: ignore[attr-defined]
 
 
-def root_fields() -> set[str]:
-    from gql.schema import build_schema
-    from gql.settings import Settings
-
-    schema = build_schema(Settings(database_url="sqlite://:memory:"))._schema
-    roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
-    return {name for root in roots if root is not None for name in root.fields}
-
-
 async def test_junk_operation_names_do_not_grow_the_metrics(api: Api, other_app: Any) -> None:
     app = other_app(metrics_token="m-secret")
     pair = await make_pair(PartnershipStatus.ACTIVE)
