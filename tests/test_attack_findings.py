@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -74,7 +75,7 @@ async def test_websocket_closes_4403_when_its_token_expires(server: Server) -> N
     user = (await make_pair()).partner_user
     token = issue_token(JWT_SECRET, user.id, ttl=timedelta(seconds=8))
     with pytest.raises(WsClosed) as closed:
-        async with GqlWs.connect(server.ws_url, token) as ws:
+        async with GqlWs.connect(server.ws_url, token) as ws, asyncio.timeout(120):
             await ws.subscribe()
             while True:  # keep-alive pings are answered inside receive
                 await ws.receive(within=120)
