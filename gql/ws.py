@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from graphql import ExecutionResult, FieldNode, Node, OperationDefinitionNode, Visitor, visit
+from graphql.execution.collect_fields import FragmentDetails
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -145,10 +146,14 @@ class _VariableNames(Visitor):
 
 
 def _variables_below_root(
-    operation: OperationDefinitionNode, fragments: dict[str, Any]
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
 ) -> set[str]:
     collector = _VariableNames()
-    parts: list[Node] = [*(operation.directives or ()), *fragments.values()]
+    # graphql-core 3.3 keeps each fragment as `FragmentDetails(definition, …)`.
+    parts: list[Node] = [
+        *(operation.directives or ()),
+        *(details.definition for details in fragments.values()),
+    ]
     for selection in operation.selection_set.selections:
         if isinstance(selection, FieldNode):
             parts.extend(selection.directives or ())

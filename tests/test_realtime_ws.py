@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -318,3 +319,64 @@ async def test_redis_restart_while_300_messages_are_sent_loses_nothing(
         numbers = [int(b.split(":")[1]) for b in bodies if b.startswith(str(pair.partner.id))]
         assert numbers == list(range(150))
     sender_process.stop()
+
+
+# Front ends write subscriptions with fragments (Apollo's cache, codegen): named ones, on the
+# union and on its members, nested, and inline ones.
+NAMED_FRAGMENTS = """
+subscription Inbox($after: String) { inboxEvents(after: $after) { ...Event } }
+fragment Event on InboxEvent { __typename ...Created ... on ConversationRead { cursor } }
+fragment Created on MessageCreated { cursor message { ...Body } conversation { id } }
+fragment Body on Message { id body }
+"""
+INLINE_FRAGMENTS = """
+subscription { inboxEvents { __typename ... on MessageCreated { cursor ... { message { id body } } } } }
+"""
+FRAGMENT_WITH_VARIABLE = """
+subscription Inbox($after: String, $withBody: Boolean!) { inboxEvents(after: $after) { ...Created } }
+fragment Created on MessageCreated { cursor message { id body @include(if: $withBody) } }
+"""
+
+
+@pytest.mark.parametrize("query", [NAMED_FRAGMENTS, INLINE_FRAGMENTS], ids=["named", "inline"])
+async def test_subscriptions_with_fragments_receive_events(
+    server: Server, http: httpx.AsyncClient, query: str
+) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe(query=query)
+        await ws.nothing(0.2)  # no error: the subscription is running
+        sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "frag")
+        [event] = await ws.events(1)
+    assert event["__typename"] == "MessageCreated"
+    assert event["message"] == {"id": sent["message"]["id"], "body": "frag"}
+    assert event["cursor"]
+
+
+async def test_a_variable_used_in_a_fragment_keeps_subscribers_apart(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    pair = await make_pair()
+    async with (
+        GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as with_body,
+        GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as without_body,
+    ):
+        for ws, flag in ((with_body, True), (without_body, False)):
+            await ws.connection.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {
+                            "query": FRAGMENT_WITH_VARIABLE,
+                            "variables": {"withBody": flag},
+                        },
+                    }
+                )
+            )
+        await with_body.nothing(0.2)
+        sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "v")
+        [full] = await with_body.events(1)
+        [bare] = await without_body.events(1)
+    assert full["message"] == {"id": sent["message"]["id"], "body": "v"}
+    assert bare["message"] == {"id": sent["message"]["id"]}
