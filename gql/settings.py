@@ -64,6 +64,9 @@ class Settings:
     # permessage-deflate costs ~40 KB of zlib state per websocket and CPU per frame and per
     # subscriber; inbox frames are small. Off unless LIAISON_WS_COMPRESSION=true.
     ws_compression: bool = False
+    # Largest websocket message once `connection_init` is accepted (before: 64 KiB, see
+    # gql.wsserver). A subscribe message is a query of at most `max_tokens` tokens.
+    ws_max_message_bytes: int = 1024 * 1024
     scan_max_attempts: int = 8
     scan_timeout_seconds: float = 60.0
     rate_limit_user_per_minute: int = 120
@@ -118,6 +121,7 @@ class Settings:
             scan_max_attempts=_int(env, "LIAISON_SCAN_MAX_ATTEMPTS", 8),
             subscriber_queue_size=_int(env, "LIAISON_SUBSCRIBER_QUEUE_SIZE", 1000),
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
+            ws_max_message_bytes=_int(env, "LIAISON_WS_MAX_MESSAGE_BYTES", 1024 * 1024),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
         )

@@ -42,6 +42,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from gql.context import Context, Info
 from gql.execution import LeafFastPath
+from gql.wsserver import LIMIT_EXTENSION
 from services.auth import Viewer, load_viewer
 from services.errors import Unauthenticated
 
@@ -183,7 +184,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if isinstance(payload, dict) and not self.connection_init_received:
             self.context.extras[CONNECTION_PARAMS] = payload
         await super().handle_connection_init(message)
-        if self.connection_acknowledged and self.view.keep_alive_interval:
+        if not self.connection_acknowledged:
+            return
+        limit = self.websocket_scope().get("extensions", {}).get(LIMIT_EXTENSION)
+        if limit is not None:
+            limit["raise"]()
+        if self.view.keep_alive_interval:
             self._schedule_ping()
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
@@ -192,6 +198,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         assert isinstance(websocket, WebSocket)
         _current.set(LiveOperation(operation.id, websocket.send_text))
         await super().run_operation(operation)
+
+    def websocket_scope(self) -> dict[str, Any]:
+        websocket = self.context.request
+        assert isinstance(websocket, WebSocket)
+        return websocket.scope
 
     def _schedule_ping(self) -> None:
         interval = self.view.keep_alive_interval

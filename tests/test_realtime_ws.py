@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from tests import realtime_fixtures
 from tests.conftest import JWT_SECRET
 from tests.factories import make_account, make_pair, make_user
 from tests.realtime_fixtures import (
+    INBOX_EVENTS,
     GqlWs,
     Server,
     ServerCluster,
@@ -380,3 +382,36 @@ async def test_a_variable_used_in_a_fragment_keeps_subscribers_apart(
         [bare] = await without_body.events(1)
     assert full["message"] == {"id": sent["message"]["id"], "body": "v"}
     assert bare["message"] == {"id": sent["message"]["id"]}
+
+
+async def closed_code(connection: websockets.ClientConnection) -> int | None:
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(connection.recv(), 10)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+@pytest.mark.parametrize("size", [2 * 1024 * 1024, 64 * 1024 + 1], ids=["2MiB", "64KiB+1"])
+async def test_a_large_frame_before_authentication_is_refused_1009(
+    server: Server, http: httpx.AsyncClient, size: int
+) -> None:
+    async with websockets.connect(
+        server.ws_url,
+        subprotocols=["graphql-transport-ws"],
+        max_size=None,  # type: ignore[list-item]
+    ) as conn:
+        junk = "x" * (size - 40)
+        # As a connection_init (valid JSON, so only its size is wrong), then as anything.
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await conn.send(f'{{"type":"connection_init","payload":{{"a":"{junk}"}}}}')
+        assert await closed_code(conn) == 1009
+    assert (await http.get(server.http_url.replace("/graphql", "/healthz"))).status_code == 200
+
+
+async def test_an_authenticated_socket_takes_messages_over_64_kib(server: Server) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        big = INBOX_EVENTS + "\n" + "#" * (200 * 1024)  # a comment: the query is unchanged
+        await ws.subscribe(query=big)
+        await ws.nothing(0.3)  # still open, the subscription running
+        await ws.connection.send(json.dumps({"type": "ping"}))
+        assert (await ws.receive())["type"] == "pong"
