@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -199,7 +199,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         _current.set(LiveOperation(operation.id, websocket.send_text))
         await super().run_operation(operation)
 
-    def websocket_scope(self) -> dict[str, Any]:
+    def websocket_scope(self) -> MutableMapping[str, Any]:
         websocket = self.context.request
         assert isinstance(websocket, WebSocket)
         return websocket.scope
