@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> Starlette:
         await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
         await rt.hub.start()  # starts the bus
         await rt.scans.start()
+        await rt.sessions.start()
         # What start-up made (schema, models, pools) lives as long as the process: keep it
         # out of every collection, whose pauses set the live inbox's p99.
         gc.freeze()
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             rt.shutting_down.set()
+            await rt.sessions.stop()
             await rt.send_limits.close()
             await rt.scans.stop()
             await rt.hub.stop()  # stops the bus

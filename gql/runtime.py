@@ -13,6 +13,7 @@ from services.cursors import CursorCodec
 from services.hub import Hub
 from services.ratelimit import SendRateLimits, make_rate_limiter
 from services.scanning import make_scan_queue
+from services.sessions import Sessions
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
+    sessions: Sessions = field(default_factory=Sessions)
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
     # as subscriptions may watch it and end (close websockets with gql.ws's 1012).
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)

@@ -43,8 +43,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from gql.context import Context, Info
 from gql.execution import LeafFastPath
 from gql.wsserver import LIMIT_EXTENSION
-from services.auth import Viewer, load_viewer
+from services.auth import Viewer, load_session
 from services.errors import Unauthenticated
+from services.sessions import Session
 
 log = logging.getLogger("liaison.ws")
 
@@ -59,7 +60,12 @@ CLOSE_SERVICE_RESTART = 1012
 # 1011 is what the `websockets` library uses for the same keep-alive timeout.
 CLOSE_KEEPALIVE_TIMEOUT = 1011
 
+# The token expired, or its user may no longer sign in (services.sessions); the client must
+# reconnect with a new token. The same code refuses a bad token at `connection_init`.
+CLOSE_SIGNED_OUT = 4403
+
 CONNECTION_PARAMS = "connection_params"
+EXPIRES_AT = "expires_at"  # context.extras: when the token expires (a Unix time)
 
 
 class LiveOperation:
@@ -174,6 +180,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _keepalive: asyncio.TimerHandle | None = None
     _pinging: asyncio.Task[None] | None = None
     _received = True  # something arrived since the last ping
+    _session: Session | None = None
 
     async def handle_message(self, message: Message) -> None:
         self._received = True
@@ -189,6 +196,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         limit = self.websocket_scope().get("extensions", {}).get(LIMIT_EXTENSION)
         if limit is not None:
             limit["raise"]()
+        viewer = self.context.viewer
+        self._session = self.context.rt.sessions.open(
+            viewer.user_id, viewer.account_id, self.context.extras[EXPIRES_AT], self._sign_out
+        )
         if self.view.keep_alive_interval:
             self._schedule_ping()
 
@@ -225,7 +236,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.send_message({"type": "ping"})
             self._schedule_ping()
 
+    async def _sign_out(self, reason: str) -> None:
+        log.info("websocket closed: %s", reason.lower())
+        await self.websocket.close(CLOSE_SIGNED_OUT, reason)
+
     async def shutdown(self) -> None:
+        if self._session is not None:
+            self.context.rt.sessions.end(self._session)
         if self._keepalive is not None:
             self._keepalive.cancel()
         if self._pinging is not None:
@@ -240,13 +257,14 @@ async def authenticate(context: Context, jwt_secret: str) -> None:
     params: dict[str, Any] = context.extras.get(CONNECTION_PARAMS) or {}
     authorization = params.get("authorization", params.get("Authorization"))
     try:
-        viewer = await load_viewer(
+        viewer, expires_at = await load_session(
             jwt_secret, authorization if isinstance(authorization, str) else None
         )
     except Unauthenticated as error:
         log.info("websocket refused: %s", error.message)
         raise ConnectionRejectionError({"code": error.code, "message": error.message}) from None
     context.viewer_or_none = viewer
+    context.extras[EXPIRES_AT] = expires_at
     context.loaders = None  # made for this viewer when first used
 
 

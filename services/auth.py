@@ -50,6 +50,11 @@ def parse_bearer(header: str | None) -> str:
 
 
 def decode_token(secret: str, token: str) -> uuid.UUID:
+    return decode_claims(secret, token)[0]
+
+
+def decode_claims(secret: str, token: str) -> tuple[uuid.UUID, float]:
+    """The token's user id and its expiry (`exp`, a Unix time); raises Unauthenticated."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
@@ -59,8 +64,8 @@ def decode_token(secret: str, token: str) -> uuid.UUID:
     except jwt.PyJWTError:
         raise Unauthenticated("The token is invalid.") from None
     try:
-        return uuid.UUID(str(claims["sub"]))
-    except ValueError:
+        return uuid.UUID(str(claims["sub"])), float(claims["exp"])
+    except (ValueError, TypeError):
         raise Unauthenticated("The token is invalid.") from None
 
 
@@ -70,7 +75,13 @@ def parse_permissions(raw: str) -> frozenset[Permission]:
 
 async def load_viewer(secret: str, authorization: str | None) -> Viewer:
     """Authenticate a bearer header: one query for the user, its account and role."""
-    return await load_viewer_by_user(decode_token(secret, parse_bearer(authorization)))
+    return (await load_session(secret, authorization))[0]
+
+
+async def load_session(secret: str, authorization: str | None) -> tuple[Viewer, float]:
+    """`load_viewer`, and when the token expires (a Unix time): for long-lived sessions."""
+    user_id, expires_at = decode_claims(secret, parse_bearer(authorization))
+    return await load_viewer_by_user(user_id), expires_at
 
 
 async def load_viewer_by_user(user_id: uuid.UUID) -> Viewer:

@@ -415,3 +415,21 @@ async def test_an_authenticated_socket_takes_messages_over_64_kib(server: Server
         await ws.nothing(0.3)  # still open, the subscription running
         await ws.connection.send(json.dumps({"type": "ping"}))
         assert (await ws.receive())["type"] == "pong"
+
+
+async def test_a_socket_is_closed_4403_when_its_token_expires(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    pair = await make_pair()
+    token = issue_token(JWT_SECRET, pair.partner_user.id, ttl=timedelta(seconds=3))
+    async with GqlWs.connect(server.ws_url, token) as ws:
+        await ws.subscribe()
+        await ws.subscribe(op_id="2", query=NAMED_FRAGMENTS)
+        await ws.nothing(0.2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "in time")
+        assert len(await ws.events(2)) == 2
+        with pytest.raises(WsClosed) as closed:
+            while True:  # nothing but the close may come; a late event fails `events`
+                await ws.events(1, within=15)
+    assert closed.value.code == 4403
+    assert closed.value.reason == "Token expired"
