@@ -17,6 +17,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from gql.cost import CostCache, QueryCostLimiter
+from gql.execution import LeafFastPath
+from gql.live import OperationExecutor
 from gql.observability import OperationObserver
 from gql.permissions import requires
 from gql.settings import Settings
@@ -32,7 +34,6 @@ from gql.types.inputs import (
     SetConversationArchivedPayload,
 )
 from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
-from gql.ws import OperationExecutor
 from models import Permission
 from resolvers import analytics, mutations, queries
 from subscriptions import Subscription
@@ -115,7 +116,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=OperationExecutor,
+        execution_context_class=OperationExecutor if settings.live_fast_path else LeafFastPath,
     )
 
 

@@ -67,6 +67,8 @@ class Settings:
     # Largest websocket message once `connection_init` is accepted (before: 64 KiB, see
     # gql.wsserver). A subscribe message is a query of at most `max_tokens` tokens.
     ws_max_message_bytes: int = 1024 * 1024
+    # The live fast path (gql.live): shared execution and frames sent from the hub's pump.
+    live_fast_path: bool = True
     scan_max_attempts: int = 8
     scan_timeout_seconds: float = 60.0
     rate_limit_user_per_minute: int = 120
@@ -122,6 +124,7 @@ class Settings:
             subscriber_queue_size=_int(env, "LIAISON_SUBSCRIBER_QUEUE_SIZE", 1000),
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
             ws_max_message_bytes=_int(env, "LIAISON_WS_MAX_MESSAGE_BYTES", 1024 * 1024),
+            live_fast_path=_bool(env, "LIAISON_LIVE_FAST_PATH", True),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
         )

@@ -16,6 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
+from gql import live
 from gql.context import Context
 from gql.runtime import Runtime
 from gql.ws import TransportWSHandler, authenticate
@@ -124,7 +125,10 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         viewer = getattr(request.state, "viewer", None)
-        return Context(request=request, response=response, rt=self.rt, viewer_or_none=viewer)
+        context = Context(request=request, response=response, rt=self.rt, viewer_or_none=viewer)
+        if isinstance(request, WebSocket) and self.rt.settings.live_fast_path:
+            context.fast_path = live.for_operation
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await authenticate(context, self.rt.settings.jwt_secret)

@@ -6,11 +6,9 @@
   connection is acknowledged, so proxies see traffic on idle connections (clients answer
   `pong`, as `graphql-ws` does by itself).
 - Close codes the live inbox uses, below.
-- Shared `next` frames: each operation runs in its own task with a `LiveOperation` in a
-  context variable, holding the graphql-core executor of the operation. A subscription
-  resolver may execute an event with it once for every subscriber whose result is the same
-  (`share_key`) and send the serialised payload itself (`send_next`), instead of yielding the
-  event to be executed and serialised once per subscriber. See `subscriptions.inbox`.
+- Live sessions (services.sessions): closed with 4403 at the token's expiry or when a rule
+  signs the user out.
+- With the live fast path on, each operation's task is bound to its `gql.live` operation.
 
 The origin check (`LIAISON_ALLOWED_ORIGINS`), the protocol choice and the per-connection
 operation cap are Strawberry options set by `gql.view`.
@@ -20,17 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
-from contextvars import ContextVar
+from collections.abc import MutableMapping
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, Node, OperationDefinitionNode, Visitor, visit
-from graphql.execution.collect_fields import FragmentDetails
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -40,21 +33,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     Message,
 )
 
-from gql.context import Context, Info
-from gql.execution import LeafFastPath
+from gql import live
+from gql.context import Context
 from gql.wsserver import LIMIT_EXTENSION
-from services.auth import Viewer, load_session
+from services.auth import load_session
 from services.errors import Unauthenticated
 from services.sessions import Session
 
 log = logging.getLogger("liaison.ws")
-
-# The client fell too far behind the live stream; reconnect and resume from the last cursor.
-# 1013 "Try Again Later": `graphql-ws` treats it as retryable.
-CLOSE_SLOW_CONSUMER = 1013
-SLOW_CONSUMER_REASON = "Slow consumer: resubscribe with inboxEvents(after: <last cursor>)"
-# The server is restarting; same remedy.
-CLOSE_SERVICE_RESTART = 1012
 
 # Keep-alive: a client that has not answered (with anything) since the previous ping is gone;
 # 1011 is what the `websockets` library uses for the same keep-alive timeout.
@@ -66,111 +52,6 @@ CLOSE_SIGNED_OUT = 4403
 
 CONNECTION_PARAMS = "connection_params"
 EXPIRES_AT = "expires_at"  # context.extras: when the token expires (a Unix time)
-
-
-class LiveOperation:
-    """The graphql-transport-ws operation running in the current task."""
-
-    __slots__ = ("_key", "_prefix", "_send_text", "executor")
-
-    def __init__(self, operation_id: str, send_text: Callable[[str], Awaitable[None]]) -> None:
-        self.executor: StrawberryGraphQLCoreExecutionContext | None = None
-        self._prefix = f'{{"id":{json.dumps(operation_id)},"type":"next","payload":'
-        self._send_text = send_text
-        self._key: Hashable | None = None
-
-    def share_key(self, viewer: Viewer) -> Hashable:
-        """Equal for operations whose events execute to the same result for one account.
-
-        Same document text, operation name, variables (those used below the root field: the
-        root field's own arguments, such as a replay cursor, do not change an event's
-        result) and permissions. Event types must not depend on anything else of the viewer.
-        """
-        if self._key is None:
-            assert self.executor is not None
-            operation = self.executor.operation
-            if operation.loc is None:
-                self._key = self  # nothing to compare by: shared with no one
-            else:
-                names = sorted(_variables_below_root(operation, self.executor.fragments))
-                coerced = self.executor.variable_values.coerced
-                used = json.dumps([[n, coerced.get(n)] for n in names], default=str)
-                name = operation.name.value if operation.name else None
-                self._key = (operation.loc.source.body, name, used, viewer.permissions)
-        return self._key
-
-    async def render(self, event: object) -> str | None:
-        """The `next` payload of `event` as JSON, or None when its result has errors.
-
-        Executes the operation's selection on `event` exactly as graphql-core's subscription
-        mapping does; results with errors are left to Strawberry (masking, logging).
-        """
-        assert self.executor is not None
-        executor = self.executor.build_per_event_executor(event)
-        result = executor.execute_operation(False)
-        if executor.is_awaitable(result):
-            result = await result
-        assert isinstance(result, ExecutionResult)
-        if result.errors:
-            return None
-        return json.dumps({"data": result.data}, separators=(",", ":"))
-
-    async def send_next(self, payload: str) -> None:
-        """Send a `next` frame of this operation with an already serialised payload."""
-        await self._send_text(f"{self._prefix}{payload}}}")
-
-
-_current: ContextVar[LiveOperation | None] = ContextVar("liaison_live_operation", default=None)
-
-
-def live_operation(info: Info) -> LiveOperation | None:
-    """The operation `info` belongs to, when it runs over graphql-transport-ws."""
-    current = _current.get()
-    if current is None or current.executor is None:
-        return None
-    if current.executor.operation is not info.operation:
-        return None
-    return current
-
-
-class OperationExecutor(LeafFastPath):
-    """Strawberry's executor; the first one built in an operation's task is its executor."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        current = _current.get()
-        if current is not None and current.executor is None:
-            current.executor = self
-
-
-class _VariableNames(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def enter_variable(self, node: Any, *_: Any) -> None:
-        self.names.add(node.name.value)
-
-
-def _variables_below_root(
-    operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
-) -> set[str]:
-    collector = _VariableNames()
-    # graphql-core 3.3 keeps each fragment as `FragmentDetails(definition, …)`.
-    parts: list[Node] = [
-        *(operation.directives or ()),
-        *(details.definition for details in fragments.values()),
-    ]
-    for selection in operation.selection_set.selections:
-        if isinstance(selection, FieldNode):
-            parts.extend(selection.directives or ())
-            if selection.selection_set is not None:
-                parts.append(selection.selection_set)
-        else:
-            parts.append(selection)
-    for part in parts:
-        visit(part, collector)
-    return collector.names
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -204,10 +85,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self._schedule_ping()
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        # The operation's own task: the variable is seen by its executor and resolvers only.
-        websocket = self.context.request
-        assert isinstance(websocket, WebSocket)
-        _current.set(LiveOperation(operation.id, websocket.send_text))
+        if self.context.fast_path is not None:  # runs in the operation's own task
+            websocket = self.context.request
+            assert isinstance(websocket, WebSocket)
+            live.bind(operation.id, websocket.send_text)
         await super().run_operation(operation)
 
     def websocket_scope(self) -> MutableMapping[str, Any]:
@@ -266,11 +147,3 @@ async def authenticate(context: Context, jwt_secret: str) -> None:
     context.viewer_or_none = viewer
     context.extras[EXPIRES_AT] = expires_at
     context.loaders = None  # made for this viewer when first used
-
-
-async def close(context: Context, code: int, reason: str) -> None:
-    """Close the operation's websocket (every operation on it ends)."""
-    websocket = context.request
-    if isinstance(websocket, WebSocket) and websocket.application_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, OSError):
-            await websocket.close(code=code, reason=reason)

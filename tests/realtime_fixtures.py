@@ -225,8 +225,11 @@ def start_server(env: dict[str, str], log_dir: Path) -> Server:
     raise TimeoutError(f"liaison serve did not start:\n{log.read_text()}")
 
 
-def server_env(database_url: str, data_dir: Path, redis_url: str | None) -> dict[str, str]:
+def server_env(
+    database_url: str, data_dir: Path, redis_url: str | None, *, live_fast_path: bool = True
+) -> dict[str, str]:
     env = {
+        "LIAISON_LIVE_FAST_PATH": "true" if live_fast_path else "false",
         "LIAISON_DATABASE_URL": database_url,
         "LIAISON_DATA_DIR": str(data_dir),
         "LIAISON_JWT_SECRET": JWT_SECRET,
@@ -243,13 +246,21 @@ def server_env(database_url: str, data_dir: Path, redis_url: str | None) -> dict
 class ServerCluster:
     """`liaison serve` processes on the test PostgreSQL and a private Redis."""
 
-    def __init__(self, database_url: str, data_dir: Path, redis: RedisServer) -> None:
+    def __init__(
+        self, database_url: str, data_dir: Path, redis: RedisServer, *, live_fast_path: bool
+    ) -> None:
         self.database_url, self.data_dir, self.redis = database_url, data_dir, redis
+        self.live_fast_path = live_fast_path
         self.servers: list[Server] = []
 
+    def env(self, redis: bool = True) -> dict[str, str]:
+        redis_url = self.redis.url if redis else None
+        return server_env(
+            self.database_url, self.data_dir, redis_url, live_fast_path=self.live_fast_path
+        )
+
     def start(self, redis: bool = True) -> Server:
-        env = server_env(self.database_url, self.data_dir, self.redis.url if redis else None)
-        server = start_server(env, self.data_dir)
+        server = start_server(self.env(redis), self.data_dir)
         self.servers.append(server)
         return server
 
@@ -264,12 +275,21 @@ POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 @pytest.fixture(scope="module")
 async def cluster(
-    backend: str, app: Any, app_settings: Settings, redis_server: RedisServer
+    backend: str,
+    app: Any,
+    app_settings: Settings,
+    redis_server: RedisServer,
+    live_fast_path: bool,
 ) -> AsyncIterator[ServerCluster]:
     """Needs PostgreSQL: several processes write the same database. Modules using it run
     on PostgreSQL only: `pytestmark = POSTGRES_ONLY`."""
     assert backend == "postgres", "server processes share the database: use POSTGRES_ONLY"
-    cluster = ServerCluster(app_settings.database_url, app_settings.data_dir, redis_server)
+    cluster = ServerCluster(
+        app_settings.database_url,
+        app_settings.data_dir,
+        redis_server,
+        live_fast_path=live_fast_path,
+    )
     try:
         yield cluster
     finally:

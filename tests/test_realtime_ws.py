@@ -28,7 +28,6 @@ from tests.realtime_fixtures import (
     WsClosed,
     bearer,
     http_send,
-    server_env,
     start_server,
 )
 
@@ -215,7 +214,7 @@ async def test_subscriber_more_than_its_queue_behind_is_closed_1013_and_resumes(
     cluster: ServerCluster,
     http: httpx.AsyncClient,
 ) -> None:
-    env = server_env(cluster.database_url, cluster.data_dir, cluster.redis.url)
+    env = cluster.env()
     small = start_server({**env, "LIAISON_SUBSCRIBER_QUEUE_SIZE": "5"}, cluster.data_dir)
     try:
         pair = await make_pair()
