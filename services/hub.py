@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from uuid import UUID
 
 from models import Account
+from services import metrics
 from services.bus import EventBus
 from services.events_log import fetch_events, latest_seq
 from services.subscriber import (
@@ -133,11 +134,13 @@ class Hub:
             start = feed.cursor if after is None else max(after, 0)
             subscriber = make(account_id, start, replay=after is not None, limit=self._queue_size)
             feed.subscribers.add(subscriber)
+            metrics.ACTIVE_SUBSCRIPTIONS.inc()
             yield subscriber
         finally:
             feed.users -= 1
             if subscriber is not None:
                 feed.subscribers.discard(subscriber)
+                metrics.ACTIVE_SUBSCRIPTIONS.dec()
             if feed.users == 0 and self._feeds.get(account_id) is feed:
                 self._close(feed)
 

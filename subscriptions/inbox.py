@@ -28,7 +28,7 @@ from gql.types.conversations import Attachment, Conversation, Message
 from gql.types.errors import top_level
 from gql.types.events import AttachmentScanned, ConversationRead, InboxEvent, MessageCreated
 from models import EventKind, Permission
-from services import live
+from services import live, metrics
 from services.cursors import CursorCodec
 from services.errors import DomainError, InvalidCursor
 from services.events_log import EventRecord
@@ -179,6 +179,7 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
                 if fast is not None and await fast.sent(delivery, event, rows):
                     continue
                 context.loaders = primed_loaders(context, rows)
+                metrics.EVENTS_DELIVERED.inc()
                 yield event
                 context.loaders = None  # no rows kept while waiting for the next event
     except SlowConsumer:

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from tortoise.transactions import in_transaction
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Origin, Subprotocol
@@ -158,6 +159,15 @@ async def write_events(
             await bus.notify(notified)
 
 
+async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> None:
+    """Wait for `condition` to hold (checked every 20 ms); fails after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.02)
+
+
 async def collect(iterator: AsyncIterator[int], count: int, within: float = 10.0) -> list[int]:
     seen: list[int] = []
 
@@ -190,6 +200,20 @@ class Server:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample of the server's /metrics (0 when absent)."""
+        response = httpx.get(
+            f"http://127.0.0.1:{self.port}/metrics",
+            headers={"authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -225,6 +249,9 @@ def start_server(env: dict[str, str], log_dir: Path) -> Server:
     raise TimeoutError(f"liaison serve did not start:\n{log.read_text()}")
 
 
+METRICS_TOKEN = "test-metrics-token"
+
+
 def server_env(
     database_url: str, data_dir: Path, redis_url: str | None, *, live_fast_path: bool = True
 ) -> dict[str, str]:
@@ -237,6 +264,7 @@ def server_env(
         "LIAISON_ALLOWED_ORIGINS": "https://app.example",
         "LIAISON_RATE_LIMIT_USER_PER_MINUTE": "1000000",
         "LIAISON_RATE_LIMIT_ACCOUNT_PER_MINUTE": "1000000",
+        "LIAISON_METRICS_TOKEN": METRICS_TOKEN,
     }
     if redis_url:
         env["LIAISON_REDIS_URL"] = redis_url

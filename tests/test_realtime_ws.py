@@ -29,6 +29,7 @@ from tests.realtime_fixtures import (
     bearer,
     http_send,
     start_server,
+    wait_until,
 )
 
 cluster, server = realtime_fixtures.cluster, realtime_fixtures.server
@@ -432,3 +433,19 @@ async def test_a_socket_is_closed_4403_when_its_token_expires(
                 await ws.events(1, within=15)
     assert closed.value.code == 4403
     assert closed.value.reason == "Token expired"
+
+
+async def test_metrics_count_subscriptions_and_deliveries(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    pair = await make_pair()
+    active = server.metric("liaison_active_subscriptions")
+    delivered = server.metric("liaison_events_delivered_total")
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe()
+        await ws.subscribe(op_id="2", query=NAMED_FRAGMENTS)
+        await wait_until(lambda: server.metric("liaison_active_subscriptions") == active + 2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "counted")
+        await ws.events(2)
+        await wait_until(lambda: server.metric("liaison_events_delivered_total") == delivered + 2)
+    await wait_until(lambda: server.metric("liaison_active_subscriptions") == active)

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from gql.context import Context, Info
 from gql.live.operation import LiveOperation, live_operation
+from services import metrics
 from services.hub import Batch, Delivery, Prepare, Subscriber
 from services.live import EventRows
 from subscriptions.inbox import PREPARED, Prepared, primed_loaders
@@ -51,6 +52,7 @@ class InboxFastPath:
         if payload is None:
             return False
         await self.operation.send_next(payload)
+        metrics.EVENTS_DELIVERED.inc()
         return True
 
     def direct(self, delivery: Delivery) -> Coroutine[Any, Any, None] | bool:
@@ -131,26 +133,33 @@ class DirectSubscriber(Subscriber):
 
     def _push_direct(self, deliveries: Sequence[Delivery]) -> int:
         """Hand deliveries to `fast.direct` in order; how many it took (the rest are queued)."""
+        taken, sends = len(deliveries), 0
         for index, delivery in enumerate(deliveries):
             seq = delivery.record.seq
             if self.seen(seq):
                 continue
             outcome = self.fast.direct(delivery)
             if outcome is False:
-                return index
+                taken = index
+                break
             self.mark(seq)
             if outcome is True:
                 continue
+            sends += 1
             try:
                 blocked = outcome.send(None)
             except StopIteration:
                 continue
             except Exception as error:  # raised in the subscriber's task, as its own send
                 self.fail(error)
-                return len(deliveries)
-            self.pending = _Resume(outcome, blocked)
-            return index + 1
-        return len(deliveries)
+                sends -= 1
+                break
+            self.pending = _Resume(outcome, blocked)  # finished by the task
+            taken = index + 1
+            break
+        if sends:
+            metrics.EVENTS_DELIVERED.inc(sends)
+        return taken
 
 
 class _Resume:
