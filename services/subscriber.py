@@ -113,6 +113,11 @@ class Subscriber:
         return len(self._buffer) if self._buffer is not None else 0
 
     @property
+    def failed(self) -> bool:
+        """Cut off (`SlowConsumer`, `HubStopped`, …): its consumer gets the error next."""
+        return self._error is not None
+
+    @property
     def idle(self) -> bool:
         """Live, nothing buffered or pending, and the consumer waiting for the next event."""
         waiter = self._waiter

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from services.auth import issue_token
 from services.bus import EventBus
 from tests.conftest import JWT_SECRET
 from tests.factories import SEND
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -159,15 +160,6 @@ async def write_events(
             await bus.notify(notified)
 
 
-async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> None:
-    """Wait for `condition` to hold (checked every 20 ms); fails after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.02)
-
-
 async def collect(iterator: AsyncIterator[int], count: int, within: float = 10.0) -> list[int]:
     seen: list[int] = []
 
@@ -214,6 +206,11 @@ class Server:
                 if sample.name == name and sample.labels == labels:
                     return float(sample.value)
         return 0.0
+
+    async def wait_subscriptions(self, count: int) -> None:
+        """Until exactly `count` subscriptions run on this server (those of earlier tests
+        have ended, the test's own are registered with the hub)."""
+        await wait_until(lambda: self.metric("liaison_active_subscriptions") == count)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -20,6 +20,7 @@ from tests.realtime_fixtures import (  # noqa: F401  (fixture)
     collect,
     make_pair,
     redis_server,
+    wait_until,
     write_events,
 )
 
@@ -84,7 +85,7 @@ async def test_slow_consumer_is_cut_off_and_holds_nothing(hub: Hub) -> None:
     async with hub.subscribe(pair.brand_id, None) as subscriber:
         events = subscriber.events()
         await write_events(pair, 60, hub.bus)  # queue_size is 50
-        await asyncio.sleep(0.1)
+        await wait_until(lambda: subscriber.failed)
         with pytest.raises(SlowConsumer):
             await anext(events)
         assert subscriber.backlog == 0
@@ -136,13 +137,9 @@ async def test_redis_restart_triggers_a_resync_and_notifications_resume(
     try:
         redis_server.stop()
         await bus.notify([uuid.uuid4()])  # lost, and says so only in the log
-        await asyncio.sleep(0.3)
-        assert not bus.subscribed
+        await wait_until(lambda: not bus.subscribed)
         redis_server.start()
-        for _ in range(100):
-            if bus.subscribed:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: bus.subscribed)
         assert recorder.resyncs == 2
         account = uuid.uuid4()
         await bus.notify([account])

@@ -49,7 +49,7 @@ async def test_partner_receives_message_sent_by_brand_over_http(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)  # the subscription is registered
+        await server.wait_subscriptions(1)
         sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "Hi!")
         [event] = await ws.events(1)
     assert event["__typename"] == "MessageCreated"
@@ -75,7 +75,7 @@ async def test_another_account_receives_nothing(
     ):
         for ws in (recipient, other_partner, other_brand):
             await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(3)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "private")
         [event] = await recipient.events(1)
         assert event["message"]["body"] == "private"
@@ -158,7 +158,7 @@ async def test_revoked_messaging_stops_delivery(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "before")
         assert (await ws.events(1))[0]["message"]["body"] == "before"
         analyst = await accounts.built_in_role(pair.partner.id, "ANALYST")
@@ -192,7 +192,7 @@ async def test_reconnect_with_cursor_replays_exactly_what_was_missed(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "seen")
         [seen] = await ws.events(1)
     for n in range(100):
@@ -221,7 +221,7 @@ async def test_subscriber_more_than_its_queue_behind_is_closed_1013_and_resumes(
         pair = await make_pair()
         async with GqlWs.connect(small.ws_url, bearer(pair.partner_user.id)) as ws:
             await ws.subscribe()
-            await asyncio.sleep(0.2)
+            await small.wait_subscriptions(1)
             await http_send(http, small.http_url, pair.brand_user.id, pair.partner.id, "first")
             [first] = await ws.events(1)
             # 20 events in one commit reach the subscriber as one batch: 15 more than it may hold.
@@ -256,7 +256,7 @@ async def test_cursor_of_another_account_is_refused(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.brand_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "x")
         [brand_event] = await ws.events(1)
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
@@ -274,7 +274,7 @@ async def test_subscriber_and_sender_on_two_processes(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, other.http_url, pair.brand_user.id, pair.partner.id, "via Redis")
         [event] = await ws.events(1, within=5)
     assert event["message"]["body"] == "via Redis"
@@ -292,7 +292,7 @@ async def test_redis_restart_while_300_messages_are_sent_loses_nothing(
     brand_user = brand_pair.brand_user
     async with GqlWs.connect(server.ws_url, bearer(brand_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
 
         async def send_all() -> None:
             for n in range(150):
@@ -347,7 +347,7 @@ async def test_subscriptions_with_fragments_receive_events(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe(query=query)
-        await ws.nothing(0.2)  # no error: the subscription is running
+        await server.wait_subscriptions(1)
         sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "frag")
         [event] = await ws.events(1)
     assert event["__typename"] == "MessageCreated"
@@ -376,7 +376,7 @@ async def test_a_variable_used_in_a_fragment_keeps_subscribers_apart(
                     }
                 )
             )
-        await with_body.nothing(0.2)
+        await server.wait_subscriptions(2)
         sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "v")
         [full] = await with_body.events(1)
         [bare] = await without_body.events(1)
@@ -412,7 +412,7 @@ async def test_an_authenticated_socket_takes_messages_over_64_kib(server: Server
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         big = INBOX_EVENTS + "\n" + "#" * (200 * 1024)  # a comment: the query is unchanged
         await ws.subscribe(query=big)
-        await ws.nothing(0.3)  # still open, the subscription running
+        await server.wait_subscriptions(1)  # still open, the subscription running
         await ws.connection.send(json.dumps({"type": "ping"}))
         assert (await ws.receive())["type"] == "pong"
 
@@ -425,7 +425,7 @@ async def test_a_socket_is_closed_4403_when_its_token_expires(
     async with GqlWs.connect(server.ws_url, token) as ws:
         await ws.subscribe()
         await ws.subscribe(op_id="2", query=NAMED_FRAGMENTS)
-        await ws.nothing(0.2)
+        await server.wait_subscriptions(2)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "in time")
         assert len(await ws.events(2)) == 2
         with pytest.raises(WsClosed) as closed:
@@ -439,13 +439,13 @@ async def test_metrics_count_subscriptions_and_deliveries(
     server: Server, http: httpx.AsyncClient
 ) -> None:
     pair = await make_pair()
-    active = server.metric("liaison_active_subscriptions")
+    await server.wait_subscriptions(0)  # the previous tests' are gone
     delivered = server.metric("liaison_events_delivered_total")
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
         await ws.subscribe(op_id="2", query=NAMED_FRAGMENTS)
-        await wait_until(lambda: server.metric("liaison_active_subscriptions") == active + 2)
+        await server.wait_subscriptions(2)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "counted")
         await ws.events(2)
         await wait_until(lambda: server.metric("liaison_events_delivered_total") == delivered + 2)
-    await wait_until(lambda: server.metric("liaison_active_subscriptions") == active)
+    await server.wait_subscriptions(0)
