@@ -17,6 +17,7 @@ from tortoise import Tortoise
 
 from gql.analytics_csv import messaging_csv
 from gql.downloads import download_attachment
+from gql.faults import JsonServerErrors
 from gql.limits import BodyLimitMiddleware
 from gql.observability import RequestObservability
 from gql.ops import healthz, make_metrics, make_readyz
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=[
             Middleware(RequestObservability),
+            Middleware(JsonServerErrors),
             Middleware(BodyLimitMiddleware, multipart_limit=settings.max_request_bytes),
         ],
         exception_handlers={HTTPException: http_error},

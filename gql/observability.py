@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from services import metrics
+from services.faults import unavailable_dependency
 
 access_log = logging.getLogger("liaison.access")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -150,7 +151,15 @@ class JsonFormatter(logging.Formatter):
         if isinstance(fields, dict):
             entry.update(fields)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            error = record.exc_info[1]
+            dependency = unavailable_dependency(error) if error is not None else None
+            if dependency is None:
+                entry["exception"] = self.formatException(record.exc_info)
+            else:
+                # An outage is an operating condition, not a bug: one line, no traceback
+                # (asyncpg logs one per failed reconnect while the database is away).
+                entry["unavailable"] = dependency
+                entry["error"] = f"{type(error).__name__}: {error}"
         return json.dumps(entry, default=str)
 
 

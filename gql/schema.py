@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from gql.cost import CostCache, QueryCostLimiter
 from gql.execution import LeafFastPath
+from gql.faults import DependencyFaults, outage_of
 from gql.live import OperationExecutor
 from gql.observability import OperationObserver
 from gql.permissions import requires
@@ -87,7 +88,7 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False
-    if isinstance(original, GraphQLError):
+    if isinstance(original, GraphQLError) or outage_of(error) is not None:
         return False
     return not (error.extensions and "code" in error.extensions)
 
@@ -104,6 +105,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
+        DependencyFaults,  # after MaskErrors: its exit runs first and types outages
         lambda: ParserCache(maxsize=1000),
         lambda: AddValidationRules(rules),
         lambda: QueryTextValidationCache(validated),

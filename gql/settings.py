@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 DEFAULT_DATA_DIR = ".data"
 
 
@@ -24,6 +26,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -76,6 +91,9 @@ class Settings:
     rate_limit_upload_bytes_per_minute: int = 500 * 1024 * 1024
     metrics_token: str | None = field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
+    # A slow database answers SERVICE_UNAVAILABLE fast instead of queueing (services.pg_engine).
+    db_statement_timeout_seconds: float = 15.0
+    db_pool_timeout_seconds: float = 5.0
 
     @property
     def development(self) -> bool:
@@ -87,7 +105,11 @@ class Settings:
         return self.max_attachments * self.max_attachment_bytes + 1024 * 1024
 
     def tortoise_config(self) -> dict[str, Any]:
-        return tortoise_config(self.database_url)
+        return tortoise_config(
+            self.database_url,
+            statement_timeout=self.db_statement_timeout_seconds,
+            pool_timeout=self.db_pool_timeout_seconds,
+        )
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -127,6 +149,8 @@ class Settings:
             live_fast_path=_bool(env, "LIAISON_LIVE_FAST_PATH", True),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
+            db_statement_timeout_seconds=_float(env, "LIAISON_DB_STATEMENT_TIMEOUT", 15.0),
+            db_pool_timeout_seconds=_float(env, "LIAISON_DB_POOL_TIMEOUT", 5.0),
         )
 
 
@@ -140,11 +164,24 @@ def _dev_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(
+    database_url: str, *, statement_timeout: float = 15.0, pool_timeout: float = 5.0
+) -> dict[str, Any]:
+    connection: str | dict[str, Any] = database_url
     if database_url.startswith("sqlite://"):
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    elif database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        connection = expand_db_url(database_url)
+        credentials = connection["credentials"]
+        credentials["server_settings"] = {
+            **credentials.get("server_settings", {}),
+            "statement_timeout": str(int(statement_timeout * 1000)),
+        }
+        credentials["pool_acquire_timeout"] = pool_timeout
+        credentials.setdefault("timeout", min(pool_timeout, 10.0))  # asyncpg connect timeout
+        connection["engine"] = "services.pg_engine"
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             "liaison": {
                 "models": ["models"],

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh test
 scripts/services.sh                      # PostgreSQL and Redis on 127.0.0.1, started if down
+# Every process this run starts is stopped when it ends, pass or fail (tests stop their own).
+trap 'scripts/clamd.sh stop >/dev/null 2>&1 || true' EXIT
 LIAISON_TEST_CLAMD="$(scripts/clamd.sh start)"   # installs clamav-daemon when missing
 export LIAISON_TEST_CLAMD
 if [[ -f tests/js/package.json ]]; then
@@ -15,4 +17,4 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/liaison export-schema --check
-exec .venv/bin/pytest "$@"
+.venv/bin/pytest "$@"

@@ -1,0 +1,134 @@
+"""Dependency outages as typed, retryable answers instead of masked 500s.
+
+Two places turn a failure classified by `services.faults.unavailable_dependency` into
+`SERVICE_UNAVAILABLE`:
+
+* `DependencyFaults`, a schema extension, for errors raised while an operation executes: the
+  error becomes `{"message": …, "extensions": {"code": "SERVICE_UNAVAILABLE", "dependency": …,
+  "retryAfterSeconds": 2}}` and the HTTP response 503 with `Retry-After`.
+* `JsonServerErrors`, an ASGI middleware, for everything outside GraphQL execution
+  (authentication, downloads, the CSV export, the view itself): a JSON 503 for an outage and a
+  JSON 500 for anything else, never Starlette's plain-text page. A websocket that fails before
+  it is accepted is closed with 1013 ("try again later").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+
+from services.faults import RETRY_AFTER_SECONDS, unavailable_dependency
+
+log = logging.getLogger("liaison.faults")
+
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+#: Websocket close code for "the server cannot serve now; reconnect and resume" (RFC 6455).
+WS_TRY_AGAIN_LATER = 1013
+
+
+def unavailable_message(dependency: str) -> str:
+    return f"The service is temporarily unavailable ({dependency}); retry shortly."
+
+
+def unavailable_error(error: GraphQLError, dependency: str) -> GraphQLError:
+    return GraphQLError(
+        unavailable_message(dependency),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={
+            "code": SERVICE_UNAVAILABLE,
+            "dependency": dependency,
+            "retryAfterSeconds": RETRY_AFTER_SECONDS,
+        },
+    )
+
+
+def outage_of(error: GraphQLError) -> str | None:
+    original = error.original_error
+    return None if original is None else unavailable_dependency(original)
+
+
+class DependencyFaults(SchemaExtension):
+    """Rewrites outage errors of an operation; list it after `MaskErrors` (exits run first)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result: Any = self.execution_context.result
+        errors: list[GraphQLError] | None = getattr(result, "errors", None)
+        if not errors:
+            return
+        outage = False
+        rewritten: list[GraphQLError] = []
+        for error in errors:
+            dependency = outage_of(error)
+            if dependency is None:
+                rewritten.append(error)
+                continue
+            outage = True
+            log.warning("operation failed: %s unavailable (%s)", dependency, error.original_error)
+            rewritten.append(unavailable_error(error, dependency))
+        if not outage:
+            return
+        result.errors = rewritten
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+
+
+def _json_error(status: int, code: str, message: str, **extensions: Any) -> JSONResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class JsonServerErrors:
+    """The outermost of our middlewares: no failure leaves as plain text or a traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept", "websocket.close"):
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                log.exception("unhandled error on %s", scope.get("path"))
+            else:
+                log.warning("%s unavailable on %s: %s", dependency, scope.get("path"), exc)
+            if started:
+                return  # the response is under way; the server closes the connection
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": WS_TRY_AGAIN_LATER})
+                return
+            if dependency is None:
+                response = _json_error(500, "INTERNAL_SERVER_ERROR", "Internal server error.")
+            else:
+                response = _json_error(
+                    503,
+                    SERVICE_UNAVAILABLE,
+                    unavailable_message(dependency),
+                    dependency=dependency,
+                    retryAfterSeconds=RETRY_AFTER_SECONDS,
+                )
+            await response(scope, receive, send)
