@@ -31,10 +31,10 @@ from tortoise import Tortoise
 
 from bench.queries import INBOX
 from gql.context import Context
-from gql.runtime import Runtime
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.types.conversations import ConversationConnection
+from gql.wiring import build_runtime
 from resolvers import queries
 from services.auth import load_viewer_by_user
 
@@ -47,7 +47,7 @@ class BareQuery:
 async def _variants(
     settings: Settings, user_id: uuid.UUID
 ) -> dict[str, Callable[[], Awaitable[Any]]]:
-    rt = Runtime.build(settings)
+    rt = build_runtime(settings)
     viewer = await load_viewer_by_user(user_id)
     request = Request({"type": "http", "method": "POST", "headers": [], "path": "/graphql"})
     ours = build_schema(settings)

@@ -21,10 +21,10 @@ from gql.faults import JsonServerErrors
 from gql.limits import BodyLimitMiddleware
 from gql.observability import RequestObservability
 from gql.ops import healthz, make_metrics, make_readyz
-from gql.runtime import Runtime
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.view import LiaisonGraphQL, error_response
+from gql.wiring import build_runtime
 
 log = logging.getLogger("liaison.app")
 
@@ -37,7 +37,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    rt = Runtime.build(settings)
+    rt = build_runtime(settings)
     graphql = LiaisonGraphQL(rt, schema=build_schema(settings))
 
     @asynccontextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import strawberry
@@ -17,7 +17,9 @@ from gql.loaders import Loaders, make_loaders
 from gql.runtime import Runtime
 from services.auth import Viewer
 from services.errors import Unauthenticated
-from services.hub import Delivery, Prepare, Subscriber
+
+if TYPE_CHECKING:
+    from services.hub import Delivery, Prepare, Subscriber
 
 
 class FastPath(Protocol):
