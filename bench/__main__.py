@@ -80,9 +80,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--db", default="liaison_bench")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per throughput run")
-    parser.add_argument("--r6-seconds", type=float, default=30.0)
+    parser.add_argument("--r6-seconds", type=float, default=30.0, help="at 0.8x saturation")
+    parser.add_argument("--r6-300-seconds", type=float, default=15.0, help="at 300 req/s")
     parser.add_argument("--r6-workers", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="also profile the inbox path")
+    parser.add_argument(
+        "--only-r0",
+        action="store_true",
+        help="only the R0 inbox pair (API vs baseline), printed; no other scenario or table",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     loadavg_start = Path("/proc/loadavg").read_text().split()[0]
@@ -152,6 +158,17 @@ def main() -> int:
         assert same == post_json(f"{bl}/inbox", json.loads(inbox), token), "inbox JSON differs"
         gql_url, api_side = f"{api}/graphql", (api_proc, f"{api}/graphql")
         pair("R0 inbox", api_side, (bl_proc, f"{bl}/inbox"), inbox, concurrency=8)
+        if args.only_r0:
+            a, b = runs["R0 inbox api"], runs["R0 inbox baseline"]
+            api_rps = sum(r["rps"] for r in a) / len(a)
+            base_rps = sum(r["rps"] for r in b) / len(b)
+            cpu = sum(r["server_cpu_ms_per_req"] for r in a) / len(a)
+            print(
+                f"R0 inbox: API {api_rps:.1f} req/s, baseline {base_rps:.1f} req/s, ratio "
+                f"{api_rps / base_rps:.3f}; API server CPU {cpu:.2f} ms/req",
+                flush=True,
+            )
+            return 0
         pair("R0c partners", api_side, (bl_proc, f"{bl}/partners"), partners, concurrency=8)
         run(
             "R0c messages page 1",
@@ -191,24 +208,44 @@ def main() -> int:
     asyncio.run(dataset.ensure(dsn))  # undo the sends before the latency run
 
     print("R0b: in-process, ms per inbox operation", flush=True)
-    config = json.dumps({"env": env, "user_id": str(handles.brand_user_id)})
+    config = json.dumps(
+        {
+            "env": env,
+            "user_id": str(handles.brand_user_id),
+            "search": handles.search,
+            "deep_id": deep,
+        }
+    )
     r0b = json.loads(_inprocess(config))
     for unit, values in r0b.items():
         print(f"  {unit}: " + "  ".join(f"{k} {v}" for k, v in values.items()), flush=True)
 
-    print(
-        f"R6: inbox at 300 req/s for {args.r6_seconds:.0f}s, {args.r6_workers} API workers",
-        flush=True,
-    )
+    # R6 on any machine: the API's own saturated throughput first (closed loop, enough
+    # connections to keep both workers busy), then an open-loop offer of 0.8x of it.
+    print(f"R6: inbox, {args.r6_workers} API workers", flush=True)
     with liaison(env, workers=args.r6_workers) as (api, api_proc):
+        url = f"{api}/graphql"
+        saturated = run("R6 saturated", api_proc, url, inbox, concurrency=32, duration=6.0)
+        offered = round(0.8 * saturated["rps"], 1)
+        runs["R6 offered rate"] = [{"rate": offered}]
+        run(
+            "R6 inbox 0.8x saturated",
+            api_proc,
+            url,
+            inbox,
+            rate=offered,
+            concurrency=64,
+            duration=args.r6_seconds,
+            warmup=2.0,
+        )
         run(
             "R6 inbox 300/s",
             api_proc,
-            f"{api}/graphql",
+            url,
             inbox,
             rate=300.0,
             concurrency=64,
-            duration=args.r6_seconds,
+            duration=args.r6_300_seconds,
             warmup=2.0,
         )
 
@@ -259,6 +296,7 @@ def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 def _summarise(
     raw: dict[str, list[dict[str, Any]]], r0b: dict[str, Any], args: Any
 ) -> dict[str, Any]:
+    offered = raw.pop("R6 offered rate")[0]["rate"]
     runs = {name: _merge(rounds) for name, rounds in raw.items()}
     table: list[dict[str, Any]] = []
 
@@ -272,14 +310,15 @@ def _summarise(
 
     a, b = runs["R0 inbox api"], runs["R0 inbox baseline"]
     r = ratio(a["rps"], b["rps"])
-    row("R0 inbox page, req/s (8 conns)", f"{a['rps']}", f"{b['rps']}", r, ">= 0.40", r >= 0.4)
+    row("R0 inbox page, req/s (8 conns)", f"{a['rps']}", f"{b['rps']}", r, ">= 0.50", r >= 0.5)
+    r = ratio(b["server_cpu_ms_per_req"], a["server_cpu_ms_per_req"])
     row(
         "R0 inbox server CPU ms/req",
         f"{a['server_cpu_ms_per_req']}",
         f"{b['server_cpu_ms_per_req']}",
-        ratio(b["server_cpu_ms_per_req"], a["server_cpu_ms_per_req"]),
-        "(>= 0.40)",
-        None,
+        r,
+        ">= 0.50 (<= 2x)",
+        r >= 0.5,
     )
     cpu = r0b["cpu_ms"]
     row(
@@ -300,14 +339,8 @@ def _summarise(
         ext <= 0.10,
     )
     a, b = runs["R0c partners api"], runs["R0c partners baseline"]
-    row(
-        "R0c partners ACTIVE+search, req/s",
-        f"{a['rps']}",
-        f"{b['rps']}",
-        ratio(a["rps"], b["rps"]),
-        "report",
-        None,
-    )
+    r = ratio(a["rps"], b["rps"])
+    row("R0c partners ACTIVE+search, req/s", f"{a['rps']}", f"{b['rps']}", r, ">= 0.60", r >= 0.6)
     a, b = runs["R0c messages page 1000"], runs["R0c messages page 1"]
     depth = ratio(a["p50_ms"], b["p50_ms"])
     row(
@@ -318,14 +351,26 @@ def _summarise(
         "<= 1.25 (flat)",
         depth <= 1.25,
     )
-    a = runs["R6 inbox 300/s"]
     row(
-        f"R6 inbox 300/s {args.r6_seconds:.0f}s p50/p95/p99 ms",
+        "R6 saturated throughput, req/s", f"{runs['R6 saturated']['rps']}", "", None, "report", None
+    )
+    a = runs["R6 inbox 0.8x saturated"]
+    row(
+        f"R6 inbox at {offered}/s (0.8x) {args.r6_seconds:.0f}s p50/p95/p99 ms",
         f"{a['p50_ms']}/{a['p95_ms']}/{a['p99_ms']}",
         f"{a['rps']} req/s served",
         None,
         "p99 <= 100",
         a["p99_ms"] <= 100 and a["errors"] == 0,
+    )
+    a = runs["R6 inbox 300/s"]
+    row(
+        f"R6 inbox 300/s {args.r6_300_seconds:.0f}s p50/p95/p99 ms",
+        f"{a['p50_ms']}/{a['p95_ms']}/{a['p99_ms']}",
+        f"{a['rps']} req/s served",
+        None,
+        "report",
+        None,
     )
     a, b = runs["send api"], runs["send baseline"]
     row(
@@ -344,7 +389,16 @@ def _summarise(
         "report",
         None,
     )
-    return {"table": table, "scenarios": runs, "rounds": raw, "r0b": r0b}
+    for name, cpu_ms in r0b.get("per_query_cpu_ms", {}).items():
+        row(
+            f"CPU ms/op {name}: compiled vs graphql-core",
+            f"{cpu_ms['compiled']}",
+            f"{cpu_ms['graphql-core']}",
+            ratio(cpu_ms["graphql-core"], cpu_ms["compiled"]),
+            "report (speed-up)",
+            None,
+        )
+    return {"table": table, "scenarios": runs, "rounds": raw, "r0b": r0b, "r6_offered": offered}
 
 
 def _print_table(results: dict[str, Any]) -> None:

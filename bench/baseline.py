@@ -23,11 +23,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from models.search_index import document
+from services.auth import Viewer
+from services.cursors import CursorCodec
+from services.search import SearchFilter, find
+from services.search_text import parse_query, snippet
+from services.triage import COUNTS_SQL
+
 VIEWER_SQL = """
 SELECT u.id, u.account_id, a.kind, r.permissions FROM users u
 JOIN accounts a ON a.id = u.account_id JOIN roles r ON r.id = u.role_id WHERE u.id = $1
 """
-INBOX_COUNT_SQL = "SELECT count(*) FROM participants WHERE account_id = $1 AND archived = false"
+INBOX_COUNT_SQL = "SELECT count(*) FROM participants WHERE account_id = $1 AND folder = 'INBOX'"
 INBOX_SQL = """
 SELECT p.conversation_id, p.last_seq - p.last_read_seq AS unread, ca.name, ps.status,
        m.body, m.sent_at
@@ -36,7 +43,7 @@ JOIN conversations c ON c.id = p.conversation_id
 JOIN partnerships ps ON ps.id = c.partnership_id
 JOIN accounts ca ON ca.id = p.counterpart_id
 LEFT JOIN messages m ON m.id = c.last_message_id
-WHERE p.account_id = $1 AND p.archived = false
+WHERE p.account_id = $1 AND p.folder = 'INBOX'
 ORDER BY p.last_activity_at DESC, p.conversation_id DESC
 LIMIT $2
 """
@@ -133,8 +140,58 @@ def _app(dsn: str, secret: str, pool_size: int) -> Starlette:
         message = {"id": str(message_id), "seq": seq}
         return JSONResponse({"data": {"sendMessage": {"message": message, "errors": []}}})
 
+    cursors = CursorCodec(secret)
+
+    async def search(request: Request) -> JSONResponse:
+        """searchMessages by hand: the statements `services.search.find` runs, the same
+        snippet code, the same JSON."""
+        variables = (await request.json()).get("variables", {})
+        first = variables.get("first", 20)
+        query = parse_query(variables["q"])
+        assert pool is not None
+        async with pool.acquire() as conn:
+            me = await viewer(conn, request)
+            as_viewer = Viewer(me["id"], me["account_id"], me["kind"], me["id"], frozenset())
+            rows = await find(
+                conn.fetch, as_viewer, query, SearchFilter(), first + 1, None, sqlite=False
+            )
+        edges = []
+        for r in rows[:first]:
+            cut = snippet(query, [r["body"]])
+            edges.append(
+                {
+                    "cursor": cursors.encode(
+                        "search", r["sent_at"].isoformat(), str(r["message_id"])
+                    ),
+                    "snippet": cut.text,
+                    "highlights": [{"start": a, "length": n} for a, n in cut.highlights],
+                    "node": {
+                        "id": str(r["message_id"]),
+                        "body": r["body"],
+                        "sentAt": r["sent_at"].isoformat(),
+                    },
+                }
+            )
+        info = {
+            "hasNextPage": len(rows) > first,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        }
+        return JSONResponse({"data": {"searchMessages": {"pageInfo": info, "edges": edges}}})
+
+    async def counts(request: Request) -> JSONResponse:
+        assert pool is not None
+        async with pool.acquire() as conn:
+            me = await viewer(conn, request)
+            row = await conn.fetchrow(COUNTS_SQL, me["account_id"], me["id"])
+        assert row is not None
+        names = {"assigned_to_me": "assignedToMe"}
+        counts = {names.get(k, k): v for k, v in row.items()}
+        return JSONResponse({"data": {"viewer": {"inboxCounts": counts}}})
+
     return Starlette(
         routes=[
+            Route("/search", search, methods=["POST"]),
+            Route("/counts", counts, methods=["POST"]),
             Route("/inbox", inbox, methods=["POST"]),
             Route("/partners", partners, methods=["POST"]),
             Route("/send", send, methods=["POST"]),
@@ -188,13 +245,23 @@ async def _insert(
         now,
     )
     await conn.execute(
-        "UPDATE participants SET last_seq = $2, last_activity_at = $3, archived = false,"
-        " last_read_seq = CASE WHEN account_id = $4 THEN $2 ELSE last_read_seq END"
+        "UPDATE participants SET last_seq = $2, last_activity_at = $3,"
+        " last_read_seq = CASE WHEN account_id = $4 THEN $2 ELSE last_read_seq END,"
+        " folder = CASE WHEN account_id <> $4 AND folder = 'DONE' THEN 'INBOX' ELSE folder END"
         " WHERE conversation_id = $1",
         conversation_id,
         seq,
         now,
         brand,
+    )
+    await conn.execute(
+        "INSERT INTO message_search (account_id, message_id, conversation_id, counterpart_id,"
+        " sent_at, has_attachments, document) SELECT p.account_id, $1, $2, p.counterpart_id, $3,"
+        " false, to_tsvector('liaison_search', $4) FROM participants p WHERE p.conversation_id = $2",
+        message_id,
+        conversation_id,
+        now,
+        document(body),
     )
     for account_id in sorted((brand, partner), key=str):
         event_seq = await conn.fetchval(

@@ -21,7 +21,11 @@ from typing import Any
 
 import asyncpg
 
-VERSION = "3"
+from models.search_index import document
+
+VERSION = (
+    "5"  # 5: triage folder instead of archived; the search index filled; model defaults in COPY
+)
 PARTNERSHIPS = 5_000
 CONVERSATIONS = 2_000
 MESSAGES = 100_000
@@ -185,12 +189,14 @@ async def reset(conn: asyncpg.Connection) -> None:
         )
         await conn.execute(
             "UPDATE participants p SET last_seq = s.last_seq, last_read_seq = s.last_read_seq,"
-            " archived = s.archived, last_activity_at = s.last_activity_at"
+            " folder = s.folder, last_activity_at = s.last_activity_at"
             " FROM bench_participants s WHERE p.id = s.id AND (p.last_seq <> s.last_seq"
-            " OR p.last_read_seq <> s.last_read_seq OR p.archived <> s.archived)"
+            " OR p.last_read_seq <> s.last_read_seq OR p.folder <> s.folder)"
         )
         await conn.execute("UPDATE accounts SET event_seq = 0 WHERE event_seq <> 0")
-    await conn.execute("VACUUM ANALYZE messages, participants, conversations, events")
+    await conn.execute(
+        "VACUUM ANALYZE messages, participants, conversations, events, message_search"
+    )
 
 
 async def _build(conn: asyncpg.Connection) -> None:
@@ -198,7 +204,8 @@ async def _build(conn: asyncpg.Connection) -> None:
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     async with conn.transaction():
         await conn.execute(
-            "TRUNCATE events, attachments, messages, participants, conversations, partnerships,"
+            "TRUNCATE message_search, events, attachments, messages, participants, conversations,"
+            " partnerships,"
             " users, roles, accounts CASCADE"
         )
         await conn.execute("DROP TABLE IF EXISTS bench_conversations, bench_participants")
@@ -218,7 +225,15 @@ async def _build(conn: asyncpg.Connection) -> None:
         brand = account("Bench Brand", "BRAND")
         brand_user = uuid.uuid4()
         users.append(
-            (brand_user, brand, admin_roles[brand], "bench-admin@brand.example", "Bench Admin", now)
+            (
+                brand_user,
+                brand,
+                admin_roles[brand],
+                "bench-admin@brand.example",
+                "Bench Admin",
+                now,
+                "IMMEDIATE",
+            )
         )
         partner_users: dict[uuid.UUID, uuid.UUID] = {}
         partnerships = []
@@ -239,6 +254,7 @@ async def _build(conn: asyncpg.Connection) -> None:
                         f"partner{i:04d}@partner.example",
                         f"Owner {i:04d}",
                         now,
+                        "IMMEDIATE",
                     )
                 )
                 pid = uuid.uuid4()
@@ -254,7 +270,12 @@ async def _build(conn: asyncpg.Connection) -> None:
             " terms_accepted_at event_seq created_at",
         )
         await _copy(conn, "roles", roles, "id account_id name built_in permissions created_at")
-        await _copy(conn, "users", users, "id account_id role_id email name created_at")
+        await _copy(
+            conn,
+            "users",
+            users,
+            "id account_id role_id email name created_at notification_frequency",
+        )
         await _copy(
             conn,
             "partnerships",
@@ -268,7 +289,7 @@ async def _build(conn: asyncpg.Connection) -> None:
         )
         await conn.execute(
             "CREATE TABLE bench_participants AS SELECT id, last_seq,"
-            " last_read_seq, archived, last_activity_at FROM participants"
+            " last_read_seq, folder, last_activity_at FROM participants"
         )
         await conn.execute(
             "INSERT INTO bench_dataset VALUES ('version', $1)"
@@ -322,9 +343,9 @@ async def _conversations(
             (cid, partnership, brand, partner, "BRAND", count, message_id, last_at, first_at)
         )
         unread = 0 if rnd.random() < 0.7 else min(count, rnd.randint(1, 5))
-        archived = rnd.random() < 0.05
-        participants.append((cid, brand, partner, count, count - unread, archived, last_at))
-        participants.append((cid, partner, brand, count, rnd.randint(0, count), False, last_at))
+        folder = "DONE" if rnd.random() < 0.05 else "INBOX"
+        participants.append((cid, brand, partner, count, count - unread, folder, last_at))
+        participants.append((cid, partner, brand, count, rnd.randint(0, count), "INBOX", last_at))
     await _copy(
         conn,
         "conversations",
@@ -336,8 +357,7 @@ async def _conversations(
         conn,
         "participants",
         participants,
-        "conversation_id account_id counterpart_id"
-        " last_seq last_read_seq archived last_activity_at",
+        "conversation_id account_id counterpart_id last_seq last_read_seq folder last_activity_at",
     )
     await _copy(
         conn,
@@ -345,12 +365,38 @@ async def _conversations(
         messages,
         "id conversation_id seq body sender_user_id sender_account_id request_digest sent_at",
     )
+    await _index(conn, [(m[0], m[3]) for m in messages])
+
+
+async def _index(conn: asyncpg.Connection, messages: list[tuple[uuid.UUID, str]]) -> None:
+    """The search index rows `liaison migrate` would back-fill (documents folded by the
+    index's own tokeniser), written in bulk."""
+    await conn.execute("CREATE TEMP TABLE bench_documents (id uuid, doc text) ON COMMIT DROP")
+    await _copy(conn, "bench_documents", [(i, document(b)) for i, b in messages], "id doc")
+    await conn.execute(
+        "INSERT INTO message_search (account_id, message_id, conversation_id, counterpart_id,"
+        " sent_at, has_attachments, document) SELECT p.account_id, m.id, m.conversation_id,"
+        " p.counterpart_id, m.sent_at, false, to_tsvector('liaison_search', d.doc)"
+        " FROM bench_documents d JOIN messages m ON m.id = d.id"
+        " JOIN participants p ON p.conversation_id = m.conversation_id"
+    )
+
+
+# Columns the models fill with a default (Tortoise sets them, not the database): COPY must.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "users": {"notification_frequency": "IMMEDIATE"},
+    "participants": {"priority": False},
+}
 
 
 async def _copy(
     conn: asyncpg.Connection, table: str, rows: Sequence[tuple[Any, ...]], columns: str
 ) -> None:
-    await conn.copy_records_to_table(table, records=rows, columns=columns.split())
+    defaults = MODEL_DEFAULTS.get(table, {})
+    names = columns.split() + list(defaults)
+    if defaults:
+        rows = [(*row, *defaults.values()) for row in rows]
+    await conn.copy_records_to_table(table, records=rows, columns=names)
 
 
 async def ensure_database(admin_dsn: str, name: str) -> None:

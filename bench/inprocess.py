@@ -29,7 +29,7 @@ from starlette.requests import Request
 from strawberry.extensions import ParserCache, ValidationCache
 from tortoise import Tortoise
 
-from bench.queries import INBOX
+from bench.queries import INBOX, MESSAGES, PARTNERS
 from gql.context import Context
 from gql.schema import build_schema
 from gql.settings import Settings
@@ -88,6 +88,48 @@ async def _variants(
     }
 
 
+async def _per_query(settings: Settings, config: dict[str, Any]) -> dict[str, Any]:
+    """CPU ms per operation of each bench query through our schema, graphql-core vs compiled."""
+    viewer = await load_viewer_by_user(uuid.UUID(config["user_id"]))
+    request = Request({"type": "http", "method": "POST", "headers": [], "path": "/graphql"})
+    schema = build_schema(settings)
+    operations = {
+        "inbox (20 conversations)": (INBOX, {"first": 20}),
+        "partners ACTIVE + search": (
+            PARTNERS,
+            {"statuses": ["ACTIVE"], "search": config["search"]},
+        ),
+        "messages page 1 (50)": (MESSAGES, {"id": config["deep_id"], "after": None}),
+    }
+    runtimes = {
+        mode: build_runtime(settings.with_overrides(executor=mode))
+        for mode in ("graphql-core", "compiled")
+    }
+    table: dict[str, Any] = {}
+    per_round = config.get("per_round", 40)
+    for name, (query, variables) in operations.items():
+        cpu: dict[str, list[float]] = {mode: [] for mode in runtimes}
+        answers = set()
+        for rt in runtimes.values():
+            for _ in range(10):  # warm-up, and the plan is built
+                result = await schema.execute(
+                    query, variables, context_value=Context(request, None, rt, viewer)
+                )
+            assert not result.errors, result.errors
+            answers.add(json.dumps(result.data))
+        assert len(answers) == 1, f"{name}: executors disagree"
+        for _ in range(config.get("rounds", 5)):
+            for mode, rt in runtimes.items():
+                cpu0 = time.process_time()
+                for _ in range(per_round):
+                    await schema.execute(
+                        query, variables, context_value=Context(request, None, rt, viewer)
+                    )
+                cpu[mode].append((time.process_time() - cpu0) / per_round * 1000)
+        table[name] = {mode: round(statistics.median(t), 3) for mode, t in cpu.items()}
+    return table
+
+
 async def measure(config: dict[str, Any]) -> dict[str, Any]:
     settings = Settings.from_env(config["env"])
     await Tortoise.init(config=settings.tortoise_config())
@@ -108,9 +150,11 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
                     await run()
                 wall[name].append((time.perf_counter() - start) / per_round * 1000)
                 cpu[name].append((time.process_time() - cpu0) / per_round * 1000)
+        per_query = await _per_query(settings, config) if "search" in config else {}
         return {
             "wall_ms": {name: round(statistics.median(t), 3) for name, t in wall.items()},
             "cpu_ms": {name: round(statistics.median(t), 3) for name, t in cpu.items()},
+            "per_query_cpu_ms": per_query,
         }
     finally:
         await Tortoise.close_connections()
@@ -168,7 +212,7 @@ async def profile(config: dict[str, Any]) -> str:
             await one()
         profiler.stop()
         per = (time.perf_counter() - start) / n * 1000
-    text = profiler.output_text(unicode=False, color=False, show_all=False)
+    text = profiler.output_text(unicode=False, color=False, show_all="--all" in sys.argv)
     return f"{n} inbox requests through the ASGI app, {per:.2f} ms each (profiled)\n\n{text}"
 
 

@@ -5,7 +5,11 @@ VmRSS before it, with the peak reset through /proc/<pid>/clear_refs) and the upl
 throughput as a ratio against a raw Starlette endpoint defined below that only streams the
 request body to disk. Both servers run under uvicorn in their own process on 127.0.0.1.
 
-    .venv/bin/python bench/upload.py [--rounds 5] [--size-mib 25]
+    .venv/bin/python bench/upload.py [--rounds 5] [--size-mib 25] [--s3]
+
+With `--s3` the server stores attachments in an S3-protocol server (moto in server mode, a
+process on 127.0.0.1) and the baseline is the same bytes put into the same bucket by the S3
+client alone (obstore, multipart like the server), instead of the raw Starlette endpoint.
 
 Scanning is not part of the measurement: the server runs without clamd and Redis (the
 attachment stays PENDING), on an SQLite database in a temporary directory.
@@ -167,6 +171,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--size-mib", type=int, default=25)
+    parser.add_argument("--s3", action="store_true", help="store in an S3 server (moto)")
     parser.add_argument("--raw-server", nargs=2, metavar=("PORT", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_server:
@@ -188,6 +193,15 @@ def main() -> None:
             "LIAISON_RATE_LIMIT_UPLOAD_BYTES_PER_MINUTE": str(100 * size),
             "LIAISON_RATE_LIMIT_USER_PER_MINUTE": "100000",
         }
+        s3 = None
+        if args.s3:
+            sys.path.insert(0, str(ROOT))
+            from tests.s3_fixtures import CREDENTIALS, S3Server
+
+            os.environ.update(CREDENTIALS)
+            s3 = S3Server()
+            s3.start()
+            env.update(CREDENTIALS, LIAISON_BLOB_URL=s3.url)
         token = demo_sender(env)
         port = free_port()
         liaison = [str(BIN / "liaison"), "serve", "--port", str(port)]
@@ -201,20 +215,26 @@ def main() -> None:
                 times.append(upload_liaison(port, token, recipient, path))
                 peaks.append(rss_kib(pid)["VmHWM"] - before)
             after = rss_kib(pid)
-        raw_port = free_port()
-        raw = [sys.executable, __file__, "--raw-server", str(raw_port), str(tmp)]
-        with process(raw, {}, raw_port, tmp / "raw.log") as raw_pid:
-            upload_raw(raw_port, path)
-            raw_times, raw_peaks = [], []
-            for _ in range(args.rounds):
-                before = rss_kib(raw_pid)["VmRSS"]
-                reset_peak(raw_pid)
-                raw_times.append(upload_raw(raw_port, path))
-                raw_peaks.append(rss_kib(raw_pid)["VmHWM"] - before)
+        if s3 is not None:
+            raw_times, raw_peaks = put_with_s3_client(s3, path, args.rounds)
+            s3.close()
+        else:
+            raw_port = free_port()
+            raw = [sys.executable, __file__, "--raw-server", str(raw_port), str(tmp)]
+            with process(raw, {}, raw_port, tmp / "raw.log") as raw_pid:
+                upload_raw(raw_port, path)
+                raw_times, raw_peaks = [], []
+                for _ in range(args.rounds):
+                    before = rss_kib(raw_pid)["VmRSS"]
+                    reset_peak(raw_pid)
+                    raw_times.append(upload_raw(raw_port, path))
+                    raw_peaks.append(rss_kib(raw_pid)["VmHWM"] - before)
 
     mib = size / (1024 * 1024)
     liaison_s, raw_s = statistics.median(times), statistics.median(raw_times)
     report = {
+        "store": "s3 (moto)" if args.s3 else "file",
+        "baseline": "obstore put alone" if args.s3 else "raw Starlette endpoint",
         "file_mib": mib,
         "rounds": args.rounds,
         "liaison_peak_rss_growth_mib": round(max(peaks) / 1024, 1),
@@ -227,6 +247,33 @@ def main() -> None:
         "throughput_ratio": round(raw_s / liaison_s, 2),
     }
     print(json.dumps(report, indent=2))
+
+
+def put_with_s3_client(s3: Any, path: Path, rounds: int) -> tuple[list[float], list[int]]:
+    """The same bytes into the same bucket by the S3 client alone, as the server does it."""
+    import asyncio
+
+    import obstore
+    from obstore.store import S3Store
+
+    store = S3Store(
+        s3.bucket,
+        region="us-east-1",
+        config={"endpoint": s3.endpoint},
+        client_options={"allow_http": True},
+    )
+
+    async def put(key: str) -> float:
+        started = time.perf_counter()
+        with path.open("rb") as file:
+            await obstore.put_async(
+                store, key, file, use_multipart=True, chunk_size=5 * 1024 * 1024, max_concurrency=2
+            )
+        return time.perf_counter() - started
+
+    asyncio.run(put("warm-up"))
+    times = [asyncio.run(put(f"baseline-{i}")) for i in range(rounds)]
+    return times, [0]
 
 
 def active_partner(port: int, token: str) -> str:

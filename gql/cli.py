@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -41,9 +43,24 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _prometheus_multiprocess(settings: Settings) -> None:
+    """Each uvicorn worker is a process with its own metrics: prometheus-client's
+    multiprocess mode writes them to files in one directory, and /metrics (answered by any
+    worker) sums them. The directory is emptied at start, as the client requires."""
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / "prometheus")
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gql import http_protocol
+
+    http_protocol.configure(
+        http_protocol.HeaderLimits(settings.max_header_bytes, settings.header_timeout_seconds)
+    )
     if args.workers > 1 and not settings.redis_url:
         # The in-process broker and scan queue serve one process: events published in one
         # worker would never reach a subscriber connected to another.
@@ -53,9 +70,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.workers > 1:
+        _prometheus_multiprocess(settings)
     if args.migrate:
         asyncio.run(migrate(settings))
     print(f"Liaison on http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    print(f"Web app on http://{args.host}:{args.port}/app/", file=sys.stderr)
     uvicorn.run(
         "gql.asgi:app",
         host=args.host,
@@ -66,6 +86,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         ws_max_size=settings.ws_max_message_bytes,
         ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=5,
+        **http_protocol.uvicorn_options(),
     )
     return 0
 
@@ -87,7 +109,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     from services.auth import issue_token
-    from services.blobs import LocalBlobStore
+    from services.blobs import make_blob_store
     from services.demo import seed_demo
 
     if not args.demo:
@@ -101,7 +123,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
         from services.demo_messages import seed_demo_messages
 
         users = await seed_demo()
-        await seed_demo_messages(users, LocalBlobStore(settings.data_dir / "blobs"))
+        await seed_demo_messages(users, make_blob_store(settings.blob_url, settings.data_dir))
         return {
             "graphql": f"{settings.public_url}/graphql",
             "users": [
@@ -139,7 +161,7 @@ def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from services.scanning import run_worker
 
-    asyncio.run(run_worker(settings, burst=args.burst))
+    asyncio.run(run_worker(settings, burst=args.burst, policy=settings.scan_policy))
     return 0
 
 

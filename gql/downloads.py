@@ -7,7 +7,6 @@ that make a browser save the file rather than render it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import quote
 
@@ -47,8 +46,8 @@ async def download_attachment(request: Request) -> Response:
     except NotFound:
         return _not_found()
     try:
-        size = (await asyncio.to_thread(rt.blobs.path(row.storage_key).stat)).st_size
-    except (OSError, ValueError):
+        size = await rt.blobs.size(row.storage_key)
+    except (FileNotFoundError, ValueError):
         log.error("attachment %s is CLEAN but its stored file is missing", row.id)
         return _not_found()
     content_type = row.content_type

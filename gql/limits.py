@@ -6,6 +6,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_BODY_LIMIT = 1024 * 1024
+# Headers a request may carry at most once.
+SINGLE_HEADERS = (b"content-type", b"content-length", b"transfer-encoding")
 
 
 class BodyTooLarge(Exception):
@@ -14,6 +16,8 @@ class BodyTooLarge(Exception):
 
 class BodyLimitMiddleware:
     """413 for a body over the limit: at once from Content-Length, else as bytes arrive.
+    400 `AMBIGUOUS_HEADERS` for a request with two Content-Type (or Content-Length, or
+    Transfer-Encoding) headers.
 
     Multipart bodies (uploads) may be as large as `multipart_limit`; others `other_limit`.
     """
@@ -28,6 +32,13 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        names = [k.lower() for k, _ in scope["headers"]]
+        repeated = [n.decode("latin-1") for n in SINGLE_HEADERS if names.count(n) > 1]
+        if repeated:
+            # The limit and the body parser must read the same header: with two, one could
+            # choose the JSON limit and the other the multipart parser.
+            await _ambiguous(repeated[0])(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         multipart = headers.get("content-type", "").startswith("multipart/")
@@ -65,3 +76,9 @@ def _too_large(limit: int) -> JSONResponse:
     message = f"The request body is larger than {limit} bytes."
     body = {"errors": [{"message": message, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
     return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+
+
+def _ambiguous(header: str) -> JSONResponse:
+    message = f"The request carries more than one {header} header."
+    body = {"errors": [{"message": message, "extensions": {"code": "AMBIGUOUS_HEADERS"}}]}
+    return JSONResponse(body, status_code=400, headers={"Connection": "close"})

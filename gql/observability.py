@@ -4,8 +4,9 @@
   when it is a short token (else makes one), echoes it on the response, and logs one line
   on `liaison.access`: request id, method, route, status, duration, GraphQL operation name,
   user and account ids. Never bodies, query strings or headers (tokens live there).
-- `OperationObserver` (schema extension): per-operation metrics by operation name, and the
-  name handed to the access log through the request state.
+- `OperationObserver` (schema extension): per-operation metrics by root field (never by the
+  client's operation name: see `metrics.operation_label`), and the operation name handed
+  to the access log through the request state.
 - `JsonFormatter` / `configure_logging`: every log record as one JSON object per line.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from graphql import FieldNode, OperationDefinitionNode
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
@@ -33,6 +35,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 STATE_OPERATION = "operation_name"
 STATE_REQUEST_ID = "request_id"
+FRAGMENT_AT_ROOT = "(fragment)"
 
 
 class RequestObservability:
@@ -122,14 +125,38 @@ class OperationObserver(SchemaExtension):
         ctx = self.execution_context
         name = ctx.operation_name
         operation = _operation_type(ctx)
-        label = metrics.operation_label(name)
         errors = ctx.result.errors if ctx.result is not None else ctx.pre_execution_errors
+        label = metrics.operation_label(_root_fields(ctx))
         outcome = "error" if errors else "ok"
         metrics.GRAPHQL_OPERATIONS.labels(label, operation, outcome).inc()
         metrics.GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)
         request = getattr(ctx.context, "request", None)
         if request is not None:
             request.state.operation_name = name or "anonymous"
+
+
+def _root_fields(ctx: Any) -> list[str] | None:
+    """The root fields the operation selects, when every one is a field of the schema's
+    root type (a bounded set whatever the document says); else None."""
+    document = ctx.graphql_document
+    if document is None:
+        return None
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        name = definition.name.value if definition.name else None
+        if ctx.operation_name is not None and name != ctx.operation_name:
+            continue
+        root = ctx.schema._schema.get_root_type(definition.operation)
+        fields = [
+            s.name.value if isinstance(s, FieldNode) else FRAGMENT_AT_ROOT
+            for s in definition.selection_set.selections
+        ]
+        known = (*root.fields, FRAGMENT_AT_ROOT) if root is not None else ()
+        if not fields or any(f not in known for f in fields):
+            return None
+        return fields
+    return None
 
 
 def _operation_type(ctx: Any) -> str:

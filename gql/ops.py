@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise import Tortoise
 
 from gql.settings import Settings
+from services.blobs import BlobStore
 from services.scanner import ClamdScanner
 
 log = logging.getLogger("liaison.ops")
@@ -54,8 +57,12 @@ def check_clamd(address: str) -> Callable[[], Awaitable[None]]:
     return check
 
 
-def readiness_checks(settings: Settings) -> dict[str, Callable[[], Awaitable[None]]]:
+def readiness_checks(
+    settings: Settings, blobs: BlobStore | None = None
+) -> dict[str, Callable[[], Awaitable[None]]]:
     checks: dict[str, Callable[[], Awaitable[None]]] = {"database": check_database}
+    if blobs is not None:
+        checks["storage"] = blobs.check
     if settings.redis_url:
         checks["redis"] = check_redis(settings.redis_url)
     if settings.clamd:
@@ -74,9 +81,9 @@ async def _run(name: str, check: Callable[[], Awaitable[None]]) -> bool:
 
 
 def make_readyz(
-    settings: Settings, shutting_down: asyncio.Event
+    settings: Settings, shutting_down: asyncio.Event, blobs: BlobStore | None = None
 ) -> Callable[[Request], Awaitable[Response]]:
-    checks = readiness_checks(settings)
+    checks = readiness_checks(settings, blobs)
 
     async def readyz(request: Request) -> Response:
         if shutting_down.is_set():
@@ -91,6 +98,16 @@ def make_readyz(
     return readyz
 
 
+def _registry() -> CollectorRegistry:
+    """This process's registry, or with `serve --workers N` (PROMETHEUS_MULTIPROC_DIR set by
+    `liaison serve`) one that collects every worker process's files."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def make_metrics(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
     token = settings.metrics_token
 
@@ -102,6 +119,6 @@ def make_metrics(settings: Settings) -> Callable[[Request], Awaitable[Response]]
             return JSONResponse(
                 {"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -26,6 +26,8 @@ class HasPermission(BasePermission):
         self.message = f"This field needs the {permission.value} permission."
         self._schema_directive = RequiresPermission(permission=permission)  # type: ignore[misc]
 
+    # Compiled plans (gql.compiled) decide this check when they are built, per permission
+    # set: it must depend on nothing but `viewer.permissions`.
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         viewer = getattr(info.context, "viewer_or_none", None)
         return viewer is not None and viewer.can(self.permission)

@@ -15,9 +15,11 @@ from gql.settings import Settings
 if TYPE_CHECKING:
     from services.attachments import ScanService
     from services.blobs import BlobStore
+    from services.bulk import InProcessBulkQueue, RedisBulkQueue
     from services.bus import EventBus
     from services.cursors import CursorCodec
     from services.hub import Hub
+    from services.notifications import NotificationLoop
     from services.ratelimit import SendRateLimits
     from services.sessions import Sessions
 
@@ -31,7 +33,11 @@ class Runtime:
     scans: ScanService
     hub: Hub
     send_limits: SendRateLimits
+    bulk: InProcessBulkQueue | RedisBulkQueue
     sessions: Sessions
+    # Without Redis the serving process also sends notification e-mails; with Redis,
+    # `liaison worker` processes do.
+    notifications: NotificationLoop | None = None
     # Set when the server starts shutting down (the lifespan's exit): long-lived work such
     # as subscriptions may watch it and end (close websockets with 1012).
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -15,28 +16,47 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from gql.cost import CostCache, QueryCostLimiter
-from gql.execution import LeafFastPath
+from gql.content_guard import guard_content
+from gql.error_log import log_operation_errors
+from gql.execution import LiaisonExecutor, compile_document
 from gql.faults import DependencyFaults, outage_of
 from gql.live import OperationExecutor
 from gql.observability import OperationObserver
 from gql.permissions import requires
+from gql.persisted import PersistedQueries, check_documents, load_manifest
+from gql.query_limits import Limits, OperationLimits, ValidationCaches
 from gql.settings import Settings
 from gql.types.accounts import Viewer
 from gql.types.analytics import MessagingStats
+from gql.types.bulk import (
+    BulkSend,
+    BulkSendConnection,
+    CancelBulkSendPayload,
+    CreateMessageTemplatePayload,
+    DeleteMessageTemplatePayload,
+    MessageTemplateConnection,
+    SendBulkMessagePayload,
+    UpdateMessageTemplatePayload,
+)
 from gql.types.conversations import Conversation, ConversationConnection, PartnershipConnection
 from gql.types.inputs import (
     AcceptMessagingTermsPayload,
+    AssignConversationPayload,
     AssignRolePayload,
     CreateRolePayload,
     MarkConversationReadPayload,
+    MarkConversationUnreadPayload,
+    MoveConversationPayload,
     SendMessagePayload,
     SetConversationArchivedPayload,
+    SetConversationPriorityPayload,
+    UpdateNotificationSettingsPayload,
 )
-from gql.validation import QueryTextValidationCache, ValidationResults, limiter_rules
+from gql.types.search import MessageSearchConnection
 from models import Permission
-from resolvers import analytics, mutations, queries
+from resolvers import analytics, bulk, mutations, queries
 from subscriptions import Subscription
 
 
@@ -54,10 +74,36 @@ class Query:
     conversation: Conversation | None = strawberry.field(
         resolver=queries.conversation, extensions=requires(Permission.MESSAGING)
     )
+    search_messages: MessageSearchConnection = strawberry.field(
+        resolver=queries.search_messages,
+        extensions=requires(Permission.MESSAGING),
+        description=(
+            "Messages of the viewer's conversations whose body or attachment filenames hold "
+            "every word of `query` (the last also as a prefix), newest first."
+        ),
+    )
     messaging_stats: MessagingStats = strawberry.field(
         resolver=analytics.messaging_stats,
         extensions=requires(Permission.ANALYTICS_VIEW),
         description="Figures of the viewer's own account, bucketed; see services.analytics.",
+    )
+    message_templates: MessageTemplateConnection = strawberry.field(
+        resolver=bulk.message_templates,
+        extensions=requires(Permission.MESSAGING),
+        description="The brand's message templates, most recently updated first.",
+    )
+    preview_message_template: str = strawberry.field(
+        resolver=bulk.preview_message_template,
+        extensions=requires(Permission.MESSAGING),
+        description="A template body rendered for one partner of the viewer's brand.",
+    )
+    bulk_send: BulkSend | None = strawberry.field(
+        resolver=bulk.bulk_send, extensions=requires(Permission.BULK_MESSAGING)
+    )
+    bulk_sends: BulkSendConnection = strawberry.field(
+        resolver=bulk.bulk_sends,
+        extensions=requires(Permission.BULK_MESSAGING),
+        description="The brand's bulk sends, newest first.",
     )
 
 
@@ -70,10 +116,39 @@ class Mutation:
         resolver=mutations.mark_conversation_read, extensions=requires(Permission.MESSAGING)
     )
     set_conversation_archived: SetConversationArchivedPayload = strawberry.mutation(
-        resolver=mutations.set_conversation_archived, extensions=requires(Permission.MESSAGING)
+        resolver=mutations.set_conversation_archived,
+        extensions=requires(Permission.MESSAGING),
+        deprecation_reason="Use moveConversation: archived is the DONE folder.",
+    )
+    move_conversation: MoveConversationPayload = strawberry.mutation(
+        resolver=mutations.move_conversation, extensions=requires(Permission.MESSAGING)
+    )
+    set_conversation_priority: SetConversationPriorityPayload = strawberry.mutation(
+        resolver=mutations.set_conversation_priority, extensions=requires(Permission.MESSAGING)
+    )
+    mark_conversation_unread: MarkConversationUnreadPayload = strawberry.mutation(
+        resolver=mutations.mark_conversation_unread, extensions=requires(Permission.MESSAGING)
+    )
+    assign_conversation: AssignConversationPayload = strawberry.mutation(
+        resolver=mutations.assign_conversation, extensions=requires(Permission.MESSAGING)
     )
     accept_messaging_terms: AcceptMessagingTermsPayload = strawberry.mutation(
         resolver=mutations.accept_messaging_terms
+    )
+    create_message_template: CreateMessageTemplatePayload = strawberry.mutation(
+        resolver=bulk.create_message_template, extensions=requires(Permission.MESSAGING)
+    )
+    update_message_template: UpdateMessageTemplatePayload = strawberry.mutation(
+        resolver=bulk.update_message_template, extensions=requires(Permission.MESSAGING)
+    )
+    delete_message_template: DeleteMessageTemplatePayload = strawberry.mutation(
+        resolver=bulk.delete_message_template, extensions=requires(Permission.MESSAGING)
+    )
+    send_bulk_message: SendBulkMessagePayload = strawberry.mutation(
+        resolver=bulk.send_bulk_message, extensions=requires(Permission.BULK_MESSAGING)
+    )
+    cancel_bulk_send: CancelBulkSendPayload = strawberry.mutation(
+        resolver=bulk.cancel_bulk_send, extensions=requires(Permission.BULK_MESSAGING)
     )
     create_role: CreateRolePayload = strawberry.mutation(
         resolver=mutations.create_role, extensions=requires(Permission.USERS_MANAGE)
@@ -81,6 +156,30 @@ class Mutation:
     assign_role: AssignRolePayload = strawberry.mutation(
         resolver=mutations.assign_role, extensions=requires(Permission.USERS_MANAGE)
     )
+    update_notification_settings: UpdateNotificationSettingsPayload = strawberry.mutation(
+        resolver=mutations.update_notification_settings,
+        description="How the viewer hears of unread messages by e-mail.",
+    )
+
+
+class DocumentCache(ParserCache):
+    """Strawberry's parse cache, except that a document that does not parse is left to
+    Strawberry's own parse step, which answers it as a client error. (ParserCache raises
+    from its hook, outside that step: over the websocket the syntax error escaped as an
+    unexpected exception and was logged at `error` with the document quoted.)"""
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
+        yield
+
+
+class LiaisonSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_operation_errors(errors, execution_context)
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -95,34 +194,53 @@ def _should_mask(error: GraphQLError) -> bool:
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, so each operation gets fresh extension state. The parse cache behind
-    # ParserCache is shared per maxsize; validation results are cached per schema, with the
-    # limit rules built once so that the cache can hit (see gql.validation).
-    rules = limiter_rules(settings.max_query_depth, settings.max_aliases)
-    if not settings.development:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    validated = ValidationResults(maxsize=1000)
-    costs = CostCache(maxsize=1000)
+    # ParserCache is shared per maxsize; validation results are cached per schema (see
+    # gql.query_limits: the limits in one linear pass, then graphql-core's rules).
+    rules: list[type[ASTValidationRule]] = (
+        [] if settings.development else [NoSchemaIntrospectionCustomRule]
+    )
+    limits = Limits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost,
+    )
+    caches = ValidationCaches(maxsize=1000)
     extensions: list[Callable[[], SchemaExtension]] = [
         OperationObserver,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
         DependencyFaults,  # after MaskErrors: its exit runs first and types outages
-        lambda: ParserCache(maxsize=1000),
+        lambda: DocumentCache(maxsize=1000),
         lambda: AddValidationRules(rules),
-        lambda: QueryTextValidationCache(validated),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryCostLimiter(max_cost=settings.max_query_cost, cache=costs),
+        lambda: OperationLimits(limits, caches, suggestions=settings.development),
     ]
-    return strawberry.Schema(
+    schema = LiaisonSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=OperationExecutor if settings.live_fast_path else LeafFastPath,
+        config=StrawberryConfig(
+            auto_camel_case=True, disable_field_suggestions=not settings.development
+        ),
+        execution_context_class=OperationExecutor if settings.live_fast_path else LiaisonExecutor,
     )
+    guard_content(schema._schema)
+    return schema
 
 
 def print_schema_sdl() -> str:
     from strawberry.printer import print_schema
 
     return print_schema(build_schema(Settings(database_url="sqlite://:memory:"))) + "\n"
+
+
+def persisted_queries(settings: Settings, schema: strawberry.Schema) -> PersistedQueries:
+    """The manifest of LIAISON_PERSISTED_QUERIES, checked against the schema and compiled.
+    (Limits of depth and cost depend on a request's variables: they apply per request.)"""
+    if settings.persisted_queries is None:
+        return PersistedQueries(None, enforce=False)
+    documents = load_manifest(settings.persisted_queries)
+    check_documents(schema._schema, documents, list(specified_rules))
+    for body in documents.values():
+        compile_document(schema._schema, body)
+    return PersistedQueries(documents, enforce=settings.env == "production")

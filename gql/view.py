@@ -6,18 +6,22 @@ import json
 import logging
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from gql import live
 from gql.context import Context
+from gql.encoding import dumps
+from gql.persisted import PersistedQueries, PersistedQueryError
 from gql.runtime import Runtime
 from gql.ws import TransportWSHandler, authenticate
 from services.auth import load_viewer
@@ -28,6 +32,43 @@ log = logging.getLogger("liaison.http")
 # A multipart POST is a "simple" request that skips the CORS preflight; requiring one of
 # these non-simple headers makes a cross-site form post impossible.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def prefers_graphql_response_json(accept: str | None) -> bool:
+    """Whether the client's Accept asks for `application/graphql-response+json` at least as
+    much as for `application/json` (GraphQL over HTTP; no Accept means application/json)."""
+    if not accept:
+        return False
+    wanted, json_q = 0.0, 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media == GRAPHQL_RESPONSE_JSON:
+            wanted = max(wanted, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            json_q = max(json_q, q)
+    return wanted > 0 and wanted >= json_q
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """No execution happened: the document did not parse or validate, the variables did not
+    coerce, or a limit refused it. (Field errors have a path; these do not.)"""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(e.path is None for e in result.errors or ())
+    )
 
 
 def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -58,7 +99,9 @@ async def _introspection_only(request: Request) -> bool:
 class LiaisonGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
 
-    def __init__(self, rt: Runtime, **kwargs: Any) -> None:
+    def __init__(
+        self, rt: Runtime, persisted: PersistedQueries | None = None, **kwargs: Any
+    ) -> None:
         settings = rt.settings
         super().__init__(
             kwargs.pop("schema"),
@@ -73,6 +116,7 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.rt = rt
+        self.persisted = persisted or PersistedQueries(None, enforce=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,6 +128,8 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 response = await self._handle_http(request)
             except HTTPException as error:
                 response = error_response(error.status_code, "BAD_REQUEST", error.reason)
+            except PersistedQueryError as error:
+                response = error_response(error.status, error.code, error.message, **error.headers)
             await response(scope, receive, send)
         finally:
             # Closes the uploads of a multipart request (their spooled temp files).
@@ -119,7 +165,51 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 )
             viewer = None  # GraphiQL loads the schema before a token is pasted in
         request.state.viewer = viewer
-        return await self.run(request)
+        graphql_response = prefers_graphql_response_json(request.headers.get("accept"))
+        request.state.graphql_response = graphql_response
+        response = await self.run(request)
+        if graphql_response and response.media_type == "application/json":
+            # GraphQL over HTTP with application/graphql-response+json: a request error
+            # (no `data`) is a 400; anything executed is a 200 (or what execution set).
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            if getattr(request.state, "request_error", False) and response.status_code == 200:
+                response.status_code = 400
+        return response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if getattr(request.state, "graphql_response", False) and _is_request_error(result):
+            request.state.request_error = True
+            processed.pop("data", None)
+        return processed
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's, with the query a persisted-query hash names (gql.persisted)."""
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            item.query = self.persisted.resolve(item.query, item.extensions)
+        return data
+
+    def encode_json(self, data: object) -> str:
+        return dumps(data).decode()  # websocket frames are text
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """Strawberry's, with the body encoded once, straight to bytes."""
+        response = Response(dumps(response_data), media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None

@@ -5,9 +5,9 @@
 - Keep-alive: the server sends a protocol `ping` every `ws_keepalive_seconds` once the
   connection is acknowledged, so proxies see traffic on idle connections (clients answer
   `pong`, as `graphql-ws` does by itself).
-- Close codes the live inbox uses, below.
 - Live sessions (services.sessions): closed with 4403 at the token's expiry or when a rule
   signs the user out.
+- Messages before `connection_init` is accepted are at most 64 KiB (gql.wsserver).
 - With the live fast path on, each operation's task is bound to its `gql.live` operation.
 
 The origin check (`LIAISON_ALLOWED_ORIGINS`), the protocol choice and the per-connection
@@ -22,7 +22,8 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-from starlette.websockets import WebSocket
+from graphql import GraphQLError
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -30,14 +31,19 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     Message,
+    SubscribeMessage,
 )
 
 from gql import live
 from gql.context import Context
+from gql.faults import WS_TRY_AGAIN_LATER
+from gql.persisted import PersistedQueryError
 from gql.wsserver import LIMIT_EXTENSION
 from services.auth import load_session
 from services.errors import Unauthenticated
+from services.faults import unavailable_dependency
 from services.sessions import Session
 
 log = logging.getLogger("liaison.ws")
@@ -67,11 +73,49 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._received = True
         await super().handle_message(message)
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # The persisted-query rules of HTTP (gql.persisted) hold here too: a hash alone
+        # names a known document; in production with a manifest, nothing else runs.
+        persisted = getattr(self.view, "persisted", None)
+        payload = message.get("payload")
+        if persisted is not None and isinstance(payload, dict) and self.connection_acknowledged:
+            try:
+                query = persisted.resolve(payload.get("query"), payload.get("extensions"))
+            except PersistedQueryError as error:
+                failure = GraphQLError(error.message, extensions={"code": error.code})
+                await self.send_message(
+                    ErrorMessage(id=message["id"], type="error", payload=[failure.formatted])
+                )
+                return
+            if query is not None:
+                payload["query"] = query
+        await super().handle_subscribe(message)
+
+    async def send_message(self, message: Message) -> None:
+        # An operation that closed the socket (slow consumer, restart, outage) still gets its
+        # `complete` from Strawberry: there is nobody left to send it to.
+        websocket = self.context.request
+        if isinstance(websocket, WebSocket) and (
+            websocket.application_state is not WebSocketState.CONNECTED
+        ):
+            return
+        await super().send_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
         if isinstance(payload, dict) and not self.connection_init_received:
             self.context.extras[CONNECTION_PARAMS] = payload
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)
+        except Exception as error:
+            dependency = unavailable_dependency(error)
+            if dependency is None:
+                raise
+            # Authentication needs the database: tell the client to reconnect later (1013 is
+            # "try again later"; graphql-ws clients retry it and resume from their cursor).
+            log.warning("websocket refused: %s unavailable (%s)", dependency, error)
+            await self.websocket.close(WS_TRY_AGAIN_LATER, f"{dependency} unavailable; retry")
+            return
         if not self.connection_acknowledged:
             return
         limit = self.websocket_scope().get("extensions", {}).get(LIMIT_EXTENSION)

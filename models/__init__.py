@@ -1,8 +1,22 @@
 """Tortoise models of Liaison; migrations live in `models.migrations`."""
 
 from models.accounts import Account, Role, User
-from models.enums import AccountKind, EventKind, PartnershipStatus, Permission, ScanStatus
+from models.bulk import BulkRecipient, BulkSend, MessageTemplate
+from models.enums import (
+    AccountKind,
+    BulkOutcome,
+    BulkSendStatus,
+    EventKind,
+    InboxFolder,
+    NotificationFrequency,
+    NotificationKind,
+    NotificationStatus,
+    PartnershipStatus,
+    Permission,
+    ScanStatus,
+)
 from models.messaging import Attachment, Conversation, Event, Message, Participant, Partnership
+from models.notifications import Notification
 
 __models__ = [
     Account,
@@ -14,16 +28,30 @@ __models__ = [
     Message,
     Attachment,
     Event,
+    MessageTemplate,
+    BulkSend,
+    BulkRecipient,
+    Notification,
 ]
 
 __all__ = [
     "Account",
     "AccountKind",
     "Attachment",
+    "BulkOutcome",
+    "BulkRecipient",
+    "BulkSend",
+    "BulkSendStatus",
     "Conversation",
     "Event",
     "EventKind",
+    "InboxFolder",
     "Message",
+    "MessageTemplate",
+    "Notification",
+    "NotificationFrequency",
+    "NotificationKind",
+    "NotificationStatus",
     "Participant",
     "Partnership",
     "PartnershipStatus",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import AccountKind
+from models.enums import AccountKind, NotificationFrequency
 
 
 class Account(Model):
@@ -50,6 +50,9 @@ class User(Model):
     )
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
+    notification_frequency = fields.CharEnumField(
+        NotificationFrequency, max_length=16, default=NotificationFrequency.IMMEDIATE
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -5,7 +5,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.accounts import Account, User
-from models.enums import AccountKind, EventKind, PartnershipStatus, ScanStatus
+from models.enums import AccountKind, EventKind, InboxFolder, PartnershipStatus, ScanStatus
 
 
 class Partnership(Model):
@@ -48,10 +48,12 @@ class Conversation(Model):
 
     class Meta:
         table = "conversations"
+        # The notifier looks only at conversations with recent messages.
+        indexes = (Index(fields=("last_message_at",)),)
 
 
 class Participant(Model):
-    """One side's view of a conversation: read position, archived flag, inbox order."""
+    """One side's view of a conversation: read position, triage state, inbox order."""
 
     id = fields.BigIntField(primary_key=True)
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
@@ -66,13 +68,20 @@ class Participant(Model):
     # Copy of the conversation's last seq, so unread = last_seq - last_read_seq on one row.
     last_seq = fields.IntField(default=0)
     last_read_seq = fields.IntField(default=0)
-    archived = fields.BooleanField(default=False)
+    # Database defaults too: the migration adds these columns to existing rows.
+    folder = fields.CharEnumField(
+        InboxFolder, max_length=8, default=InboxFolder.INBOX, db_default=InboxFolder.INBOX.value
+    )
+    priority = fields.BooleanField(default=False, db_default=False)
+    assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "liaison.User", related_name="assigned", null=True, on_delete=fields.SET_NULL
+    )
     last_activity_at = fields.DatetimeField()
 
     class Meta:
         table = "participants"
         unique_together = (("conversation", "account"),)
-        indexes = (Index(fields=("account_id", "archived", "last_activity_at", "conversation_id")),)
+        indexes = (Index(fields=("account_id", "folder", "last_activity_at", "conversation_id")),)
 
 
 class Message(Model):
@@ -92,10 +101,17 @@ class Message(Model):
     # Digest of what the client asked to send, to tell a retry from a conflicting reuse.
     request_digest = fields.CharField(max_length=64)
     sent_at = fields.DatetimeField()
+    # Set on the messages of a bulk send: one message per (bulk send, conversation), which is
+    # one per (bulk send, partner), enforced by the database across worker crashes.
+    bulk_send_id = fields.UUIDField(null=True)
 
     class Meta:
         table = "messages"
-        unique_together = (("conversation", "seq"), ("sender_user", "client_message_id"))
+        unique_together = (
+            ("conversation", "seq"),
+            ("sender_user", "client_message_id"),
+            ("bulk_send_id", "conversation"),
+        )
         indexes = (Index(fields=("sender_account_id", "sent_at")),)
 
 
@@ -134,9 +150,11 @@ class Event(Model):
     )
     seq = fields.BigIntField()
     kind = fields.CharEnumField(EventKind, max_length=32)
-    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
-        "liaison.Conversation", related_name="events", on_delete=fields.CASCADE
+    # Null for events about no conversation (BULK_SEND_PROGRESS names `bulk_send_id`).
+    conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
+        "liaison.Conversation", related_name="events", null=True, on_delete=fields.CASCADE
     )
+    bulk_send_id = fields.UUIDField(null=True)
     message_id = fields.UUIDField(null=True)
     attachment_id = fields.UUIDField(null=True)
     reader_account_id = fields.UUIDField(null=True)

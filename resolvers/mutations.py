@@ -11,20 +11,32 @@ from gql.types.conversations import Conversation, Message, load_conversation
 from gql.types.errors import user_error
 from gql.types.inputs import (
     AcceptMessagingTermsPayload,
+    AssignConversationInput,
+    AssignConversationPayload,
     AssignRoleInput,
     AssignRolePayload,
     CreateRoleInput,
     CreateRolePayload,
     MarkConversationReadInput,
     MarkConversationReadPayload,
+    MarkConversationUnreadInput,
+    MarkConversationUnreadPayload,
+    MoveConversationInput,
+    MoveConversationPayload,
     SendMessageInput,
     SendMessagePayload,
     SetConversationArchivedInput,
     SetConversationArchivedPayload,
+    SetConversationPriorityInput,
+    SetConversationPriorityPayload,
+    UpdateNotificationSettingsInput,
+    UpdateNotificationSettingsPayload,
 )
-from services import accounts, conversations, sending
+from models import InboxFolder
+from services import accounts, conversations, sending, triage
 from services.attachments import Upload, stage_uploads
 from services.errors import DomainError, NotFound
+from services.notifications import preferences
 
 
 async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayload:
@@ -35,6 +47,14 @@ async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayloa
         await ctx.rt.send_limits.check_send(
             ctx.viewer, sum(getattr(u, "size", None) or 0 for u in uploads)
         )
+        if uploads:  # refuse a wrong recipient before any file is staged or sniffed
+            await sending.check_send(
+                ctx.viewer,
+                str(input.recipient_account_id),
+                input.body,
+                input.client_message_id,
+                has_files=True,
+            )
         files = await stage_uploads(
             ctx.rt.blobs,
             uploads,
@@ -74,13 +94,58 @@ async def mark_conversation_read(
 async def set_conversation_archived(
     info: Info, input: SetConversationArchivedInput
 ) -> SetConversationArchivedPayload:
+    ctx = info.context
+    folder = InboxFolder.DONE if input.archived else InboxFolder.INBOX
     try:
-        row = await conversations.set_archived(
-            info.context.viewer, str(input.conversation_id), input.archived
-        )
+        row = await triage.move(ctx.viewer, str(input.conversation_id), folder, ctx.rt.bus)
     except DomainError as error:
         return SetConversationArchivedPayload(errors=[user_error(error)])
     return SetConversationArchivedPayload(conversation=Conversation.from_row(row))
+
+
+async def move_conversation(info: Info, input: MoveConversationInput) -> MoveConversationPayload:
+    ctx = info.context
+    try:
+        row = await triage.move(ctx.viewer, str(input.conversation_id), input.folder, ctx.rt.bus)
+    except DomainError as error:
+        return MoveConversationPayload(errors=[user_error(error)])
+    return MoveConversationPayload(conversation=Conversation.from_row(row))
+
+
+async def set_conversation_priority(
+    info: Info, input: SetConversationPriorityInput
+) -> SetConversationPriorityPayload:
+    ctx = info.context
+    try:
+        row = await triage.set_priority(
+            ctx.viewer, str(input.conversation_id), input.priority, ctx.rt.bus
+        )
+    except DomainError as error:
+        return SetConversationPriorityPayload(errors=[user_error(error)])
+    return SetConversationPriorityPayload(conversation=Conversation.from_row(row))
+
+
+async def mark_conversation_unread(
+    info: Info, input: MarkConversationUnreadInput
+) -> MarkConversationUnreadPayload:
+    ctx = info.context
+    try:
+        row = await triage.mark_unread(ctx.viewer, str(input.conversation_id), ctx.rt.bus)
+    except DomainError as error:
+        return MarkConversationUnreadPayload(errors=[user_error(error)])
+    return MarkConversationUnreadPayload(conversation=Conversation.from_row(row))
+
+
+async def assign_conversation(
+    info: Info, input: AssignConversationInput
+) -> AssignConversationPayload:
+    ctx = info.context
+    assignee = None if input.assignee_id is None else str(input.assignee_id)
+    try:
+        row = await triage.assign(ctx.viewer, str(input.conversation_id), assignee, ctx.rt.bus)
+    except DomainError as error:
+        return AssignConversationPayload(errors=[user_error(error)])
+    return AssignConversationPayload(conversation=Conversation.from_row(row))
 
 
 async def accept_messaging_terms(info: Info) -> AcceptMessagingTermsPayload:
@@ -113,4 +178,11 @@ async def assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload:
         )
     except DomainError as error:
         return AssignRolePayload(errors=[user_error(error)])
-    return AssignRolePayload(user=User.from_row(row))
+    return AssignRolePayload(user=User.from_row(row, info.context.viewer.account_id))
+
+
+async def update_notification_settings(
+    info: Info, input: UpdateNotificationSettingsInput
+) -> UpdateNotificationSettingsPayload:
+    frequency = await preferences.set_frequency(info.context.viewer, input.frequency)
+    return UpdateNotificationSettingsPayload(notification_frequency=frequency)

@@ -10,16 +10,25 @@ from gql.types.conversations import (
     Conversation,
     ConversationConnection,
     Edge,
+    Message,
     Partnership,
     PartnershipConnection,
     page_info,
 )
 from gql.types.errors import top_level
 from gql.types.inputs import InboxFilter, PartnerFilter
-from services import conversations, partnerships
+from gql.types.search import (
+    MessageSearchConnection,
+    MessageSearchEdge,
+    MessageSearchFilter,
+    TextRange,
+)
+from models import InboxFolder
+from services import conversations, partnerships, search
 from services import inbox as inbox_service
 from services.cursors import page_size
 from services.errors import DomainError
+from services.inbox import AssigneeFilter
 
 
 def selects(info: Info, name: str) -> bool:
@@ -74,7 +83,9 @@ async def inbox(
                 partnership_statuses=flt.partnership_statuses,
                 search=flt.search,
                 unread_only=bool(flt.unread_only),
-                archived=bool(flt.archived),
+                folder=flt.folder or (InboxFolder.DONE if flt.archived else InboxFolder.INBOX),
+                priority_only=bool(flt.priority_only),
+                assignee=flt.assignee or AssigneeFilter.ANYONE,
             ),
             size,
             after,
@@ -97,3 +108,46 @@ async def conversation(info: Info, id: strawberry.ID) -> Conversation | None:
     except DomainError as error:
         raise top_level(error) from None
     return Conversation.from_row(row)
+
+
+async def search_messages(
+    info: Info,
+    query: str,
+    filter: MessageSearchFilter | None = None,
+    first: int | None = 20,
+    after: str | None = None,
+) -> MessageSearchConnection:
+    ctx = info.context
+    flt = filter or MessageSearchFilter()
+    try:
+        page = await search.search_messages(
+            ctx.viewer,
+            query,
+            search.SearchFilter(
+                partnership_statuses=flt.partnership_statuses,
+                counterpart_ids=None if flt.counterpart_ids is None else list(flt.counterpart_ids),
+                sent_from=flt.from_,
+                sent_to=flt.to,
+                has_attachments=flt.has_attachments,
+            ),
+            page_size(first, ctx.rt.settings.max_page_size),
+            after,
+            ctx.rt.cursors,
+            with_total=selects(info, "totalCount"),
+        )
+    except DomainError as error:
+        raise top_level(error) from None
+    return MessageSearchConnection(
+        edges=[
+            MessageSearchEdge(
+                cursor=cursor,
+                node=Message.from_row(hit.message),
+                snippet=hit.snippet,
+                highlights=[TextRange(start=a, length=n) for a, n in hit.highlights],
+                _conversation_id=hit.message.conversation_id,
+            )
+            for cursor, hit in page.items
+        ],
+        page_info=page_info(page),  # type: ignore[arg-type]
+        total_count=page.total_count,
+    )

@@ -9,7 +9,8 @@
 # signature shipped in scripts/clamav/ plus links to any real signatures in /var/lib/clamav.
 # We never rely on Debian's own clamav-daemon/freshclam services (freshclam cannot reach the
 # internet here); only the binaries are used. Only stdout carries the socket path; progress
-# goes to stderr. Set LIAISON_CLAMD to the printed path.
+# goes to stderr. Set LIAISON_CLAMD to the printed path. CLAMD_STREAM_MAX_LENGTH (default 100M)
+# sets clamd's StreamMaxLength; tests lower it to make clamd refuse a scan while it is up.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -72,7 +73,7 @@ CommandReadTimeout 30
 IdleTimeout 30
 SelfCheck 0
 ConcurrentDatabaseReload no
-StreamMaxLength 100M
+StreamMaxLength ${CLAMD_STREAM_MAX_LENGTH:-100M}
 MaxFileSize 100M
 MaxScanSize 400M
 AlertExceedsMax yes

@@ -23,5 +23,10 @@ cat <<TXT
   Attachments stay PENDING until clamd runs: scripts/clamd.sh start, then restart this
   with LIAISON_CLAMD=<the socket it prints>.
 
+  Web app:    http://127.0.0.1:$port/app/   (open it; sign in with one click as any demo user)
+
+  E-mails:    without LIAISON_SMTP_URL, notification e-mails are written to .data/outbox/
+              (and logged) once a message stayed unread LIAISON_NOTIFY_DELAY_SECONDS (300)
+
 TXT
 exec .venv/bin/liaison serve --port "$port"

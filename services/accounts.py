@@ -18,7 +18,9 @@ CURRENT_TERMS_VERSION = 1
 
 BUILT_IN_ROLES: dict[str, frozenset[Permission]] = {
     "ACCOUNT_ADMIN": frozenset(Permission),
-    "COMMUNITY_MANAGER": frozenset({Permission.MESSAGING, Permission.PARTNERS_VIEW}),
+    "COMMUNITY_MANAGER": frozenset(
+        {Permission.MESSAGING, Permission.PARTNERS_VIEW, Permission.BULK_MESSAGING}
+    ),
     "ANALYST": frozenset({Permission.PARTNERS_VIEW, Permission.ANALYTICS_VIEW}),
 }
 

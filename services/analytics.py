@@ -34,6 +34,10 @@ from services.errors import InvalidInput, PermissionDenied
 
 MAX_SPAN = timedelta(days=366)
 MAX_COUNTERPARTS = 500
+# Dates the statistics cover: buckets are computed a week and a month beyond the range, so
+# the range stays well inside `datetime`'s years 1–9999.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class GroupBy(str, Enum):  # noqa: UP042 (like models.enums)
@@ -83,6 +87,12 @@ def _utc(value: datetime) -> datetime:
 
 def check_filter(flt: StatsFilter) -> CheckedFilter:
     start, end = _utc(flt.start), _utc(flt.end)
+    if not (start >= EARLIEST and end <= LATEST):
+        raise InvalidInput(
+            "INVALID_ARGUMENT",
+            f"Dates must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.",
+            ("filter", "from" if start < EARLIEST else "to"),
+        )
     if start >= end:
         raise InvalidInput("INVALID_ARGUMENT", "`from` must be before `to`.", ("filter", "from"))
     if end - start > MAX_SPAN:

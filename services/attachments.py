@@ -6,6 +6,7 @@ first, and only moved to their storage keys inside the sending transaction.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -76,7 +77,9 @@ async def _stage_one(blobs: BlobStore, upload: Upload, index: int, max_bytes: in
         error.field = field
         raise
     try:
-        content_type = sniff_file(blob.tmp_path)
+        # Sniffing reads and parses the whole file (PDF structure, image chunks, CSV rows):
+        # CPU work that must not hold the event loop.
+        content_type = await asyncio.to_thread(sniff_file, blob.tmp_path)
     except DomainError as error:
         await blobs.discard(blob)
         error.field = field

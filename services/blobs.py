@@ -53,13 +53,25 @@ class StagedBlob:
 
 
 class BlobStore(Protocol):
+    """Where committed attachment bytes live: `LocalBlobStore` (files) or `S3BlobStore`."""
+
     async def stage(self, source: SupportsAsyncRead, *, max_bytes: int) -> StagedBlob: ...
     async def commit(self, staged: StagedBlob) -> str: ...
     async def discard(self, staged: StagedBlob) -> None: ...
     async def delete(self, key: str) -> None: ...
-    def path(self, key: str) -> Path: ...
+    async def size(self, key: str) -> int:
+        """The committed blob's size; `FileNotFoundError` if it is gone."""
+        ...
+
     def open_chunks(self, key: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]: ...
+    def reader(self, key: str) -> BinaryIO:
+        """A blocking reader of the blob, for a worker thread (clamd's INSTREAM)."""
+        ...
+
     async def sweep_tmp(self, older_than_seconds: float) -> int: ...
+    async def check(self) -> None:
+        """Raise if the store cannot be used (readiness)."""
+        ...
 
 
 class LocalBlobStore:
@@ -104,6 +116,20 @@ class LocalBlobStore:
         if not _KEY.fullmatch(key):
             raise ValueError(f"invalid storage key {key!r}")
         return self.root / key
+
+    async def size(self, key: str) -> int:
+        return (await asyncio.to_thread(self.path(key).stat)).st_size
+
+    def reader(self, key: str) -> BinaryIO:
+        return self.path(key).open("rb")
+
+    async def check(self) -> None:
+        def writable() -> None:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.tmp_dir, os.W_OK):
+                raise PermissionError(f"{self.tmp_dir} is not writable")
+
+        await asyncio.to_thread(writable)
 
     async def open_chunks(self, key: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
         """Stream a committed blob; ``FileNotFoundError`` on first iteration if it is gone."""
@@ -157,3 +183,15 @@ def _move_into_place(source: Path, dest: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def make_blob_store(blob_url: str | None, data_dir: Path) -> BlobStore:
+    """The store `LIAISON_BLOB_URL` names (default: files under `data_dir/blobs`)."""
+    if blob_url is None:
+        return LocalBlobStore(data_dir / "blobs")
+    if blob_url.startswith("file://"):
+        return LocalBlobStore(Path(blob_url.removeprefix("file://")))
+    from services.s3_blobs import S3BlobStore
+
+    # Uploads are staged (and type-checked) on local disk before they reach the bucket.
+    return S3BlobStore(blob_url, data_dir / "staging")

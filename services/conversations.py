@@ -1,4 +1,4 @@
-"""Reading conversations: access checks, message pages, read positions, archive.
+"""Reading conversations: access checks, message pages, read positions.
 
 `access_conversation` is the one place that decides whether a viewer sees a conversation:
 its account must be a participant. Anything else is NOT_FOUND, like a missing id.
@@ -120,7 +120,8 @@ async def mark_read(
     up_to_seq: int | None,
     notifier: events_log.Notifier,
 ) -> Participant:
-    """Move the viewer's read position forward (never back) and tell both sides."""
+    """Move the viewer's read position forward (never back) and tell both sides
+    (ConversationRead), and the viewer's own side (ConversationUpdated)."""
     participant = await access_conversation(viewer, conversation_id)
     audience: list[uuid.UUID] = []
     async with in_transaction() as conn:
@@ -136,16 +137,16 @@ async def mark_read(
                 reader_account_id=viewer.account_id,
                 last_read_seq=target,
             )
+            # The reader's own side also hears of its changed read position (triage).
+            await events_log.append(
+                conn,
+                EventKind.CONVERSATION_UPDATED,
+                (viewer.account_id,),
+                current.conversation_id,  # type: ignore[attr-defined]
+            )
     if audience:
         await notifier.notify(audience)
     return await access_conversation(viewer, conversation_id)
-
-
-async def set_archived(viewer: Viewer, conversation_id: str, archived: bool) -> Participant:
-    participant = await access_conversation(viewer, conversation_id)
-    await Participant.filter(id=participant.id).update(archived=archived)
-    participant.archived = archived
-    return participant
 
 
 async def participants_for(

@@ -2,7 +2,9 @@
 
 A cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a
 formula by Excel, LibreOffice or Google Sheets (CSV injection); such a cell is prefixed
-with a single quote, which those programs show as text.
+with a single quote, which those programs show as text. Spreadsheets skip leading
+whitespace (spaces, line breaks, no-break spaces) and invisible characters before deciding,
+and some read the full-width forms of these signs, so those count too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Iterable, Iterator
 
 from services.analytics import Bucket
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠", "|", "%")
+# Skipped before the first significant character: whitespace (str.isspace) and these.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 HEADER = (
     "key",
     "label",
@@ -29,7 +33,12 @@ HEADER = (
 
 def escape_cell(value: object) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return text  # a number the export itself wrote, never a formula
+    significant = text.lstrip().lstrip(INVISIBLE).lstrip()
+    if text.startswith(FORMULA_TRIGGERS) or significant.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
 
 
 def bucket_cells(bucket: Bucket) -> list[object]:

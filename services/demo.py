@@ -70,3 +70,18 @@ async def seed_demo() -> list[DemoUser]:
                     brand=brand, partner=partner, defaults={"status": status}
                 )
     return users
+
+
+def demo_emails() -> list[str]:
+    """The e-mail addresses `seed_demo` creates, in its order."""
+    emails = [f"{local}@{_slug(brand)}.example" for brand in BRANDS for _, local, _ in ROLE_USERS]
+    return emails + [f"owner@{_slug(name)}.example" for name, _first, _second in PARTNERS]
+
+
+async def seeded_demo_users() -> list[User]:
+    """The demo users present in the database (none unless `seed --demo` ran), in seed order."""
+    emails = demo_emails()
+    found = {
+        u.email: u for u in await User.filter(email__in=emails).prefetch_related("account", "role")
+    }
+    return [found[email] for email in emails if email in found]

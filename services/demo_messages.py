@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from models import Account, AccountKind
 from services.auth import load_viewer_by_user
-from services.blobs import LocalBlobStore
+from services.blobs import BlobStore
 from services.demo import DemoUser
 from services.sending import SendRequest, send_message
 
@@ -30,7 +30,7 @@ class _Quiet:
         return None
 
 
-async def seed_demo_messages(users: list[DemoUser], blobs: LocalBlobStore) -> None:
+async def seed_demo_messages(users: list[DemoUser], blobs: BlobStore) -> None:
     brand_cm = next(u for u in users if u.role_name == "COMMUNITY_MANAGER")
     by_account = {u.account.name: u for u in users if u.account.kind is AccountKind.PARTNER}
     quiet = _Quiet()

@@ -9,14 +9,15 @@ in sorted order (see `append`) so two writers cannot deadlock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import Account, Event, EventKind
-from services.sql import fetch
+from services.sql import execute_many, fetch, is_sqlite
 
 
 class Notifier(Protocol):
@@ -30,23 +31,25 @@ class EventRecord:
     account_id: uuid.UUID
     seq: int
     kind: EventKind
-    conversation_id: uuid.UUID
+    conversation_id: uuid.UUID | None
     message_id: uuid.UUID | None
     attachment_id: uuid.UUID | None
     reader_account_id: uuid.UUID | None
     last_read_seq: int | None
+    bulk_send_id: uuid.UUID | None = None
 
 
 async def append(
     conn: BaseDBAsyncClient,
     kind: EventKind,
     account_ids: Iterable[uuid.UUID],
-    conversation_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
     *,
     message_id: uuid.UUID | None = None,
     attachment_id: uuid.UUID | None = None,
     reader_account_id: uuid.UUID | None = None,
     last_read_seq: int | None = None,
+    bulk_send_id: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
     """Record one event for each audience account inside the caller's transaction.
 
@@ -70,7 +73,71 @@ async def append(
             attachment_id=attachment_id,
             reader_account_id=reader_account_id,
             last_read_seq=last_read_seq,
+            bulk_send_id=bulk_send_id,
         )
+    return audience
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    kind: EventKind
+    account_id: uuid.UUID
+    conversation_id: uuid.UUID | None
+    message_id: uuid.UUID | None = None
+
+
+async def append_many(conn: BaseDBAsyncClient, events: Sequence[NewEvent]) -> list[uuid.UUID]:
+    """`append` for many events at once (the bulk send path), in the caller's transaction.
+
+    Each account's counter is locked once, in sorted order like `append`, and bumped by its
+    number of events; the events get consecutive positions in the order given. Returns the
+    audience, for notification after the commit.
+    """
+    counts: dict[uuid.UUID, int] = {}
+    for event in events:
+        counts[event.account_id] = counts.get(event.account_id, 0) + 1
+    audience = sorted(counts, key=str)
+    last: dict[uuid.UUID, int] = {}
+    if is_sqlite(conn):
+        for account_id in audience:
+            bumped = await fetch(
+                conn,
+                "UPDATE accounts SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
+                account_id,
+                counts[account_id],
+            )
+            last[account_id] = int(bumped[0]["event_seq"])
+    elif audience:
+        await fetch(
+            conn,
+            "SELECT id FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+            audience,
+        )
+        bumped = await fetch(
+            conn,
+            "UPDATE accounts a SET event_seq = a.event_seq + v.n FROM"
+            " (SELECT unnest($1::uuid[]) AS id, unnest($2::bigint[]) AS n) v"
+            " WHERE a.id = v.id RETURNING a.id, a.event_seq",
+            audience,
+            [counts[a] for a in audience],
+        )
+        last = {uuid.UUID(str(r["id"])): int(r["event_seq"]) for r in bumped}
+    next_seq = {a: last[a] - counts[a] + 1 for a in audience}
+    now = datetime.now(UTC)
+    rows = []
+    for event in events:
+        seq = next_seq[event.account_id]
+        next_seq[event.account_id] = seq + 1
+        rows.append(
+            (event.account_id, seq, event.kind.value, event.conversation_id, event.message_id, now)
+        )
+    # Plain rows, not model instances: thousands per bulk chunk.
+    await execute_many(
+        conn,
+        "INSERT INTO events (account_id, seq, kind, conversation_id, message_id, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        rows,
+    )
     return audience
 
 
@@ -84,6 +151,7 @@ def _record(e: Event) -> EventRecord:
         attachment_id=e.attachment_id,
         reader_account_id=e.reader_account_id,
         last_read_seq=e.last_read_seq,
+        bulk_send_id=e.bulk_send_id,
     )
 
 

@@ -1,6 +1,6 @@
 """The inbox read model: a page of the viewer's conversations in one SQL statement.
 
-Each row carries the viewer's side (read position, archived flag, inbox order), the
+Each row carries the viewer's side (read position, triage state, inbox order), the
 conversation, its partnership, the counterpart account and the last message, so the GraphQL
 layer builds the page without further reads. Keyset order: newest activity first, then
 conversation id; the cursor is the last row's position, signed.
@@ -12,15 +12,22 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from tortoise import connections
 
-from models import AccountKind, PartnershipStatus
+from models import AccountKind, InboxFolder, PartnershipStatus
 from services.auth import Viewer
 from services.conversations import Page, require_messaging, search_term, to_uuid
 from services.cursors import CursorCodec
 from services.sql import fetch, is_sqlite
+
+
+class AssigneeFilter(StrEnum):
+    ANYONE = "ANYONE"
+    ME = "ME"
+    UNASSIGNED = "UNASSIGNED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +35,9 @@ class InboxFilter:
     partnership_statuses: Sequence[PartnershipStatus] | None = None
     search: str | None = None
     unread_only: bool = False
-    archived: bool = False
+    folder: InboxFolder = InboxFolder.INBOX
+    priority_only: bool = False
+    assignee: AssigneeFilter = AssigneeFilter.ANYONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +48,9 @@ class InboxItem:
     conversation_id: uuid.UUID
     last_seq: int
     last_read_seq: int
-    archived: bool
+    folder: InboxFolder
+    priority: bool
+    assignee_id: uuid.UUID | None
     last_message_at: datetime | None
     partnership_id: uuid.UUID
     status: PartnershipStatus
@@ -70,7 +81,8 @@ class MessageRow:
 
 
 _INBOX_COLUMNS = """
-  p.conversation_id, p.last_seq, p.last_read_seq, p.archived, p.last_activity_at,
+  p.conversation_id, p.last_seq, p.last_read_seq, p.folder, p.priority, p.assignee_id,
+  p.last_activity_at,
   c.last_message_id, c.last_message_at, c.partnership_id,
   ps.status, ps.brand_id, ps.partner_id,
   a.id AS counterpart_id, a.name AS counterpart_name, a.kind AS counterpart_kind,
@@ -93,8 +105,8 @@ def _like(term: str) -> str:
 
 
 def _inbox_where(viewer: Viewer, flt: InboxFilter, args: list[object]) -> str:
-    args += [viewer.account_id, flt.archived]
-    where = ["p.account_id = $1", "p.archived = $2"]
+    args += [viewer.account_id, flt.folder.value]
+    where = ["p.account_id = $1", "p.folder = $2"]
     if flt.partnership_statuses is not None:
         statuses = [s.value for s in flt.partnership_statuses] or [""]
         marks = []
@@ -108,6 +120,13 @@ def _inbox_where(viewer: Viewer, flt: InboxFilter, args: list[object]) -> str:
         where.append(f"a.name_folded LIKE ${len(args)} ESCAPE '\\'")
     if flt.unread_only:
         where.append("p.last_seq > p.last_read_seq")
+    if flt.priority_only:
+        where.append("p.priority")
+    if flt.assignee is AssigneeFilter.ME:
+        args.append(viewer.user_id)
+        where.append(f"p.assignee_id = ${len(args)}")
+    elif flt.assignee is AssigneeFilter.UNASSIGNED:
+        where.append("p.assignee_id IS NULL")
     return " AND ".join(where)
 
 
@@ -198,7 +217,9 @@ def _inbox_item(row: dict[str, Any]) -> InboxItem:
         conversation_id=conversation_id,
         last_seq=row["last_seq"],
         last_read_seq=row["last_read_seq"],
-        archived=bool(row["archived"]),
+        folder=InboxFolder(row["folder"]),
+        priority=bool(row["priority"]),
+        assignee_id=None if row["assignee_id"] is None else _maybe_uuid(row["assignee_id"]),
         last_message_at=None
         if row["last_message_at"] is None
         else _parse_time(row["last_message_at"]),

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import Account, Attachment, Message, Participant, Permission, User
+from models import Account, Attachment, BulkSend, Message, Participant, Permission, User
 from services.auth import parse_permissions
 from services.events_log import EventRecord
 
@@ -24,6 +24,7 @@ class EventRows:
     attachments_by_message: dict[uuid.UUID, list[Attachment]]
     accounts: dict[uuid.UUID, Account]
     users: dict[uuid.UUID, User]
+    bulk_sends: dict[uuid.UUID, BulkSend]  # the audience's own
 
 
 async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord]) -> EventRows:
@@ -32,7 +33,9 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
         p.conversation_id: p  # type: ignore[attr-defined]
         for p in await Participant.filter(
             account_id=account_id,
-            conversation_id__in=list({r.conversation_id for r in records}),
+            conversation_id__in=list(
+                {r.conversation_id for r in records if r.conversation_id is not None}
+            ),
         ).select_related("conversation", "conversation__partnership")
     }
     visible = list(participants)
@@ -61,6 +64,13 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
     account_ids |= {r.reader_account_id for r in records if r.reader_account_id is not None}
     account_ids.add(account_id)
     user_ids = {m.sender_user_id for m in messages.values()}  # type: ignore[attr-defined]
+    user_ids |= {p.assignee_id for p in participants.values() if p.assignee_id}  # type: ignore[attr-defined]
+    bulk_ids = [r.bulk_send_id for r in records if r.bulk_send_id is not None]
+    bulk_sends = (
+        {b.id: b for b in await BulkSend.filter(id__in=bulk_ids, account_id=account_id)}
+        if bulk_ids
+        else {}
+    )
     return EventRows(
         participants=participants,
         messages=messages,
@@ -68,6 +78,7 @@ async def load_event_rows(account_id: uuid.UUID, records: Sequence[EventRecord])
         attachments_by_message=by_message,
         accounts={a.id: a for a in await Account.filter(id__in=list(account_ids))},
         users={u.id: u for u in await User.filter(id__in=list(user_ids))} if user_ids else {},
+        bulk_sends=bulk_sends,
     )
 
 

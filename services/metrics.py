@@ -1,24 +1,23 @@
 """Prometheus metrics: every counter, gauge and histogram of the service, in one place.
 
 Import and update them where the thing happens; `/metrics` (gql.ops) renders the default
-registry. Label values must come from small fixed sets (operation names are capped by
-`operation_label`), never from user input as such.
+registry. Label values must come from small fixed sets (operations are labelled by their
+root field, `operation_label`), never from user input as such.
 """
 
 from __future__ import annotations
-
-import threading
 
 from prometheus_client import Counter, Gauge, Histogram
 
 GRAPHQL_OPERATIONS = Counter(
     "liaison_graphql_operations_total",
-    "GraphQL operations executed, by operation name, type and outcome (ok, error).",
+    "GraphQL operations executed, by root field (`invalid` when the document is not valid), "
+    "type and outcome (ok, error).",
     ["operation", "type", "outcome"],
 )
 GRAPHQL_DURATION = Histogram(
     "liaison_graphql_operation_duration_seconds",
-    "Time to answer a GraphQL operation, by operation name.",
+    "Time to answer a GraphQL operation, by root field.",
     ["operation"],
 )
 HTTP_REQUESTS = Counter(
@@ -31,12 +30,17 @@ HTTP_DURATION = Histogram(
     "Time to answer an HTTP request, by route.",
     ["route"],
 )
+# With `serve --workers N` (prometheus multiprocess mode) the gauges are summed over the live
+# worker processes; otherwise they are this process's.
 WEBSOCKET_CONNECTIONS = Gauge(
-    "liaison_websocket_connections", "Open websocket connections in this process."
+    "liaison_websocket_connections",
+    "Open websocket connections.",
+    multiprocess_mode="livesum",
 )
 ACTIVE_SUBSCRIPTIONS = Gauge(
     "liaison_active_subscriptions",
-    "Running GraphQL subscriptions in this process (subscribers of the hub).",
+    "Running GraphQL subscriptions (subscribers of the hubs).",
+    multiprocess_mode="livesum",
 )
 EVENTS_PUBLISHED = Counter(
     "liaison_events_published_total", "Notifications published to the event bus (one per commit)."
@@ -61,20 +65,17 @@ RATE_LIMITED = Counter(
     ["limit"],
 )
 
-MAX_OPERATION_LABELS = 200
-_operations: set[str] = set()
-_lock = threading.Lock()
+INVALID_OPERATION = "invalid"
 
 
-def operation_label(name: str | None) -> str:
-    """A bounded label for an operation name: the first 200 distinct names, then `other`."""
-    if not name:
-        return "anonymous"
-    name = name[:100]
-    with _lock:
-        if name in _operations:
-            return name
-        if len(_operations) < MAX_OPERATION_LABELS:
-            _operations.add(name)
-            return name
-    return "other"
+def operation_label(root_fields: list[str] | None) -> str:
+    """A bounded label for an operation: its first root field, with `+` when it selects more.
+
+    Client-chosen operation names are not labels: any client could make up a new one per
+    request and grow the metrics without bound (or fill a capped set and push real names
+    out). Root fields come from the schema, so the labels are a small fixed set; a document
+    that failed to parse or validate is `invalid`.
+    """
+    if not root_fields:
+        return INVALID_OPERATION
+    return root_fields[0] + ("+" if len(root_fields) > 1 else "")

@@ -24,7 +24,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import pyclamd
 
@@ -104,9 +104,10 @@ class ClamdScanner:
     def __repr__(self) -> str:
         return f"ClamdScanner({self._address!r})"
 
-    async def scan(self, path: Path) -> ScanVerdict:
-        """Scan the file at ``path``; raises ``ScannerUnavailable`` if there is no verdict."""
-        result = await self._call(self._scan_stream, path)
+    async def scan(self, source: Path | Callable[[], BinaryIO]) -> ScanVerdict:
+        """Scan the file at ``source`` (a path, or a function opening a blocking reader, e.g.
+        of an object in the store); raises ``ScannerUnavailable`` if there is no verdict."""
+        result = await self._call(self._scan_stream, source)
         if result is None:
             return Clean()
         status, detail = result.get("stream", ("", ""))
@@ -134,10 +135,12 @@ class ClamdScanner:
         host, port = self._address
         return _NetworkClient(host, port, timeout=self.timeout)
 
-    def _scan_stream(self, path: Path) -> dict[str, tuple[str, str]] | None:
+    def _scan_stream(
+        self, source: Path | Callable[[], BinaryIO]
+    ) -> dict[str, tuple[str, str]] | None:
         client = self._client()
         try:
-            with path.open("rb") as file:
+            with source.open("rb") if isinstance(source, Path) else source() as file:
                 result: dict[str, tuple[str, str]] | None = client.scan_stream(
                     file, chunk_size=self.chunk_size
                 )

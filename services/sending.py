@@ -22,11 +22,13 @@ from models import (
     Attachment,
     Conversation,
     EventKind,
+    InboxFolder,
     Message,
     Participant,
     Partnership,
     PartnershipStatus,
     Permission,
+    search_index,
 )
 from services import events_log
 from services.accounts import terms_accepted
@@ -146,6 +148,35 @@ async def find_partnership(viewer: Viewer, counterpart_id: uuid.UUID) -> Partner
     if not found:
         raise NotFound("No partnership with that account.", field=("recipientAccountId",))
     return found[0]
+
+
+async def check_send(
+    viewer: Viewer,
+    recipient_account_id: str,
+    body: str | None,
+    client_message_id: str | None,
+    *,
+    has_files: bool,
+) -> None:
+    """What can be refused before any uploaded file is staged, sniffed or hashed: the
+    permission, the body and clientMessageId, the recipient (NOT_FOUND), the terms and —
+    when no clientMessageId could make this a replay of an earlier send — whether the
+    partnership's status lets the viewer send. `send_message` checks all of it again."""
+    if not viewer.can(Permission.MESSAGING):
+        raise PermissionDenied("Sending needs the MESSAGING permission.")
+    check_client_message_id(client_message_id)
+    check_body(body, has_files)
+    partnership = await find_partnership(
+        viewer, parse_id(recipient_account_id, "recipientAccountId")
+    )
+    account = await Account.get(id=viewer.account_id)
+    if not terms_accepted(account):
+        raise InvalidInput(
+            "TERMS_NOT_ACCEPTED", "Your account has not accepted the messaging terms."
+        )
+    if client_message_id is None:
+        conversation = await Conversation.filter(partnership_id=partnership.id).first()
+        check_may_send(viewer.account_kind, partnership.status, conversation)
 
 
 async def send_message(
@@ -280,7 +311,15 @@ async def _do_send(
             await (
                 Participant.filter(conversation_id=conversation.id)
                 .using_db(conn)
-                .update(last_seq=seq, last_activity_at=now, archived=False)
+                .update(last_seq=seq, last_activity_at=now)
+            )
+            # A new message brings a DONE conversation back to the recipient's INBOX; SPAM
+            # stays SPAM; the sender's own folder is the sender's choice and stays.
+            await (
+                Participant.filter(conversation_id=conversation.id, folder=InboxFolder.DONE)
+                .exclude(account_id=viewer.account_id)
+                .using_db(conn)
+                .update(folder=InboxFolder.INBOX)
             )
             # Replying implies having read: the sender's side moves to its own message.
             await (
@@ -288,6 +327,7 @@ async def _do_send(
                 .using_db(conn)
                 .update(last_read_seq=seq)
             )
+            await search_index.index_message(conn, message.id, body, [f.filename for f in files])
             audience = await events_log.append(
                 conn,
                 EventKind.MESSAGE_CREATED,

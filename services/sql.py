@@ -30,3 +30,13 @@ async def fetch(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[st
     params: Sequence[Any] = [_param(a, sqlite) for a in args]
     # execute_query_dict: asyncpg's execute_query drops the rows of UPDATE … RETURNING.
     return await conn.execute_query_dict(query, list(params))
+
+
+async def execute_many(conn: BaseDBAsyncClient, query: str, rows: Sequence[Sequence[Any]]) -> None:
+    """One statement run for each row of parameters (asyncpg/sqlite3 `executemany`)."""
+    if not rows:
+        return
+    sqlite = is_sqlite(conn)
+    if sqlite:
+        query = _PLACEHOLDER.sub(r"?\1", query)
+    await conn.execute_many(query, [[_param(v, sqlite) for v in row] for row in rows])

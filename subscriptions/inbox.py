@@ -21,17 +21,26 @@ from graphql import GraphQLError
 from strawberry.extensions.field_extension import FieldExtension
 
 from gql.context import Context, Info
+from gql.faults import WS_TRY_AGAIN_LATER
 from gql.loaders import Loaders, make_loaders
 from gql.permissions import requires
 from gql.types.accounts import Account
+from gql.types.bulk import BulkSend, BulkSendProgress
 from gql.types.conversations import Attachment, Conversation, Message
 from gql.types.errors import top_level
-from gql.types.events import AttachmentScanned, ConversationRead, InboxEvent, MessageCreated
+from gql.types.events import (
+    AttachmentScanned,
+    ConversationRead,
+    ConversationUpdated,
+    InboxEvent,
+    MessageCreated,
+)
 from models import EventKind, Permission
 from services import live, metrics
 from services.cursors import CursorCodec
 from services.errors import DomainError, InvalidCursor
 from services.events_log import EventRecord
+from services.faults import unavailable_dependency
 from services.hub import Batch, HubStopped, SlowConsumer, Subscriber
 
 CURSOR_KIND = "inbox"
@@ -96,6 +105,15 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
 
     Every `EventKind` has its case: a new kind fails mypy here until it is handled.
     """
+    if record.kind is EventKind.BULK_SEND_PROGRESS:  # names no conversation
+        bulk = rows.bulk_sends.get(record.bulk_send_id) if record.bulk_send_id else None
+        return (
+            None
+            if bulk is None
+            else BulkSendProgress(cursor=cursor, bulk_send=BulkSend.from_row(bulk))
+        )
+    if record.conversation_id is None:
+        return None
     participant = rows.participants.get(record.conversation_id)
     if participant is None:
         return None
@@ -120,6 +138,12 @@ def to_event(record: EventRecord, rows: live.EventRows, cursor: str) -> InboxEve
                 attachment=Attachment.from_row(attachment),
                 message=Message.from_row(rows.messages[attachment.message_id]),  # type: ignore[attr-defined]
             )
+        case EventKind.CONVERSATION_UPDATED:
+            return ConversationUpdated(
+                cursor=cursor, conversation=Conversation.from_row(participant)
+            )
+        case EventKind.BULK_SEND_PROGRESS:
+            return None  # handled above
         case EventKind.CONVERSATION_READ:
             reader = (
                 rows.accounts.get(record.reader_account_id) if record.reader_account_id else None
@@ -156,11 +180,11 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
         start = decode_cursor(rt.cursors, account_id, after)
     except DomainError as error:
         raise top_level(error) from None
-    if viewer.user_id not in await live.messaging_user_ids(account_id):
-        raise permission_denied()
     fast = context.live(info)  # None unless the fast path serves this operation
     prepare = partial(prepare_live_batch, rt.cursors, account_id)
     try:
+        if viewer.user_id not in await live.messaging_user_ids(account_id):
+            raise permission_denied()
         async with rt.hub.subscribe(
             account_id,
             start,
@@ -186,6 +210,12 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
         await context.close_websocket(CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_REASON)
     except HubStopped:
         await context.close_websocket(CLOSE_SERVICE_RESTART, "Server restarting")
+    except Exception as error:
+        dependency = unavailable_dependency(error)
+        if dependency is None:
+            raise
+        # Not an error of this operation: the client reconnects and resumes from its cursor.
+        await context.close_websocket(WS_TRY_AGAIN_LATER, f"{dependency} unavailable; resume later")
 
 
 MESSAGING_ONLY: list[FieldExtension] = [*requires(Permission.MESSAGING)]

@@ -56,6 +56,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         data_dir=data_dir,
         jwt_secret=JWT_SECRET,
         env="test",
+        # Every operation the suite sends runs compiled and through graphql-core, compared.
+        executor="compare",
     )
     return settings.with_overrides(**overrides) if overrides else settings
 
@@ -123,6 +125,18 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+def compiled_matches_graphql_core() -> Iterator[None]:
+    """Fail a test whose operations answered differently compiled and in graphql-core."""
+    from gql.execution import MISMATCHES
+
+    MISMATCHES.clear()
+    yield
+    found = list(MISMATCHES)
+    MISMATCHES.clear()
+    assert not found, "\n".join(found)
 
 
 @pytest.fixture

@@ -22,7 +22,15 @@ import pytest
 
 from tests.factories import SEND
 from tests.fault_fixtures import PostgresServer, TinyDisk, private_postgres, tiny_disk
-from tests.realtime_fixtures import LIAISON, ROOT, Server, server_env, start_server
+from tests.realtime_fixtures import (
+    LIAISON,
+    ROOT,
+    GqlWs,
+    Server,
+    WsClosed,
+    server_env,
+    start_server,
+)
 
 __all__ = ["private_postgres", "tiny_disk"]
 
@@ -102,6 +110,29 @@ def send_body(recipient: str, body: str, client_id: str) -> dict[str, Any]:
     return {"query": SEND, "variables": variables}
 
 
+async def websocket_outcome(server: Server, token: str) -> str:
+    try:
+        async with GqlWs.connect(server.ws_url, token) as ws:
+            await ws.subscribe()
+            message = await ws.receive()
+    except WsClosed as closed:
+        return f"closed {closed.code}"
+    if message["type"] == "error":
+        codes = {e.get("extensions", {}).get("code") for e in message["payload"]}
+        return f"error {','.join(sorted(map(str, codes)))}"
+    return json.dumps(message)
+
+
+async def ws_outcome_of(ws: GqlWs) -> str:
+    try:
+        message = await ws.receive(within=5)
+    except WsClosed as closed:
+        return f"closed {closed.code}"
+    except TimeoutError:
+        return "open"
+    return json.dumps(message)
+
+
 async def wait_until_ok(client: httpx.AsyncClient, server: Server, d: Deployment) -> None:
     for _ in range(300):
         response = await client.post(server.http_url, json={"query": VIEWER}, headers=d.auth)
@@ -126,7 +157,15 @@ async def test_database_down_is_a_typed_503_and_recovers_without_restart(
         )
         assert before.json()["data"]["sendMessage"]["errors"] == []
 
-        private_postgres.crash()
+        # A live inbox that is open when the database goes away.
+        async with GqlWs.connect(server.ws_url, deployment.token) as open_ws:
+            await open_ws.subscribe()
+            await asyncio.sleep(0.3)
+            private_postgres.crash()
+            # A subscription started now cannot replay: close 1013, then resume elsewhere.
+            await open_ws.subscribe(op_id="2", after=None)
+            outcome = await ws_outcome_of(open_ws)
+        assert outcome == "closed 1013", outcome
 
         # Every kind of request: a query, a mutation, a download, the CSV export, readiness.
         viewer = await client.post(server.http_url, json={"query": VIEWER}, headers=deployment.auth)
@@ -142,6 +181,9 @@ async def test_database_down_is_a_typed_503_and_recovers_without_restart(
         assert_unavailable(csv, "database")
         ready = await client.get(f"{base}/readyz")
         assert ready.status_code == 503 and "database" in ready.text
+        # A live inbox opened now is told to come back: close 1013, never a bare error.
+        outcome = await websocket_outcome(server, deployment.token)
+        assert outcome in ("closed 1013", "error SERVICE_UNAVAILABLE"), outcome
         assert (await client.get(f"{base}/healthz")).status_code == 200
 
         private_postgres.start()

@@ -41,9 +41,9 @@ UPPER_FLOOR = [
     "gql.wsserver",
 ]
 # What runs the server: collaborators with connections, tasks or servers of their own.
+# (The redis client library itself may load: services.bulk imports it for its job store.)
 RUNS_THE_SERVER = [
     "uvicorn",
-    "redis",
     "services.hub",
     "services.bus",
     "services.scanning",

@@ -61,6 +61,28 @@ async def test_partner_receives_message_sent_by_brand_over_http(
     assert event["cursor"]
 
 
+WITH_FRAGMENTS = """
+subscription Live($after: String) { inboxEvents(after: $after) { __typename
+  ... on MessageCreated { cursor message { ...Msg } } } }
+fragment Msg on Message { id body attachments { ...Att } }
+fragment Att on Attachment { id scanStatus }
+"""
+
+
+async def test_a_subscription_with_named_fragments_receives_events(
+    server: Server,
+    http: httpx.AsyncClient,
+) -> None:
+    """Single-page apps write their documents with fragments (the web app does)."""
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe(query=WITH_FRAGMENTS)
+        await asyncio.sleep(0.2)
+        sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "Frag")
+        [event] = await ws.events(1)
+    assert event["message"] == {"id": sent["message"]["id"], "body": "Frag", "attachments": []}
+
+
 async def test_another_account_receives_nothing(
     server: Server,
     http: httpx.AsyncClient,

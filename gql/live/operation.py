@@ -19,7 +19,8 @@ from graphql.execution.collect_fields import FragmentDetails
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gql.context import Info
-from gql.execution import LeafFastPath
+from gql.encoding import dumps
+from gql.execution import LiaisonExecutor
 from services.auth import Viewer
 
 
@@ -68,7 +69,7 @@ class LiveOperation:
         assert isinstance(result, ExecutionResult)
         if result.errors:
             return None
-        return json.dumps({"data": result.data}, separators=(",", ":"))
+        return dumps({"data": result.data}).decode()
 
     async def send_next(self, payload: str) -> None:
         """Send a `next` frame of this operation with an already serialised payload."""
@@ -93,7 +94,7 @@ def live_operation(info: Info) -> LiveOperation | None:
     return current
 
 
-class OperationExecutor(LeafFastPath):
+class OperationExecutor(LiaisonExecutor):
     """Strawberry's executor; the first one built in an operation's task is its executor."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

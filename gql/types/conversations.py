@@ -11,7 +11,7 @@ import strawberry
 
 from gql.context import Info
 from gql.types.accounts import Account, User, load_account
-from gql.types.enums import PartnershipStatus, ScanStatus
+from gql.types.enums import InboxFolder, PartnershipStatus, ScanStatus
 from gql.types.errors import top_level
 from models import Attachment as AttachmentRow
 from models import Message as MessageRow
@@ -103,7 +103,7 @@ class Message:
     async def sender(self, info: Info) -> User:
         row = await info.context.loaders.user.load(self._sender_user_id)
         assert row is not None
-        return User.from_row(row)
+        return User.from_row(row, info.context.viewer.account_id)
 
     @strawberry.field
     def sender_account(self, info: Info) -> Account:
@@ -195,13 +195,21 @@ class Conversation:
     id: strawberry.ID
     unread_count: int
     last_read_seq: int
-    archived: bool
+    folder: InboxFolder = strawberry.field(
+        description="The viewer's side's folder, shared by every user of its account."
+    )
+    priority: bool
+    archived: bool = strawberry.field(
+        deprecation_reason="Use `folder`: archived is the DONE folder.",
+        description="true when `folder` is DONE.",
+    )
     last_message_at: datetime | None
     partnership: Partnership
     _id: strawberry.Private[uuid.UUID]
     _last_seq: strawberry.Private[int]
     _counterpart_id: strawberry.Private[uuid.UUID]
     _last_message_id: strawberry.Private[uuid.UUID | None]
+    _assignee_id: strawberry.Private[uuid.UUID | None]
     # Prefilled by the inbox's one-statement read; loaded on demand otherwise.
     _counterpart: strawberry.Private[Account | None] = None
     _last_message: strawberry.Private[Message | None] = _UNSET
@@ -209,6 +217,12 @@ class Conversation:
     @strawberry.field
     def counterpart(self, info: Info) -> Account:
         return _account(info, self._counterpart, self._counterpart_id)
+
+    @strawberry.field(description="The user of the viewer's account it is assigned to.")  # type: ignore[untyped-decorator]
+    def assignee(self, info: Info) -> User | None:
+        if self._assignee_id is None:
+            return None
+        return _awaited(_load_user(info, self._assignee_id))
 
     @strawberry.field
     def last_message(self, info: Info) -> Message | None:
@@ -254,13 +268,16 @@ class Conversation:
             id=strawberry.ID(str(conversation.id)),
             unread_count=max(row.last_seq - row.last_read_seq, 0),
             last_read_seq=row.last_read_seq,
-            archived=row.archived,
+            folder=row.folder,
+            priority=row.priority,
+            archived=row.folder is InboxFolder.DONE,
             last_message_at=conversation.last_message_at,
             partnership=Partnership.from_row(conversation.partnership),
             _id=conversation.id,
             _last_seq=row.last_seq,
             _counterpart_id=row.counterpart_id,  # type: ignore[attr-defined]
             _last_message_id=conversation.last_message_id,
+            _assignee_id=row.assignee_id,  # type: ignore[attr-defined]
         )
 
     @classmethod
@@ -281,7 +298,9 @@ class Conversation:
             id=strawberry.ID(str(item.conversation_id)),
             unread_count=max(item.last_seq - item.last_read_seq, 0),
             last_read_seq=item.last_read_seq,
-            archived=item.archived,
+            folder=item.folder,
+            priority=item.priority,
+            archived=item.folder is InboxFolder.DONE,
             last_message_at=item.last_message_at,
             partnership=Partnership.from_ids(
                 item.partnership_id, item.status, item.brand_id, item.partner_id
@@ -290,9 +309,15 @@ class Conversation:
             _last_seq=item.last_seq,
             _counterpart_id=item.counterpart.id,
             _last_message_id=None if last is None else last.id,
+            _assignee_id=item.assignee_id,
             _counterpart=counterpart,
             _last_message=last_message,
         )
+
+
+async def _load_user(info: Info, user_id: uuid.UUID) -> User | None:
+    row = await info.context.loaders.user.load(user_id)
+    return None if row is None else User.from_row(row, info.context.viewer.account_id)
 
 
 async def _load_message(info: Info, message_id: uuid.UUID) -> Message | None:

@@ -6,13 +6,38 @@ from enum import Enum
 
 import strawberry
 
-from models.enums import AccountKind, PartnershipStatus, Permission, ScanStatus
+from models.enums import (
+    AccountKind,
+    InboxFolder,
+    NotificationFrequency,
+    PartnershipStatus,
+    Permission,
+    ScanStatus,
+)
+from services.inbox import AssigneeFilter
 
 # The stored enums are the GraphQL enums: registering them marks the classes themselves.
-for _stored in (Permission, AccountKind, PartnershipStatus, ScanStatus):
+for _stored in (
+    Permission,
+    AccountKind,
+    PartnershipStatus,
+    ScanStatus,
+    InboxFolder,
+    AssigneeFilter,
+    NotificationFrequency,
+):
     strawberry.enum(_stored)
 
-__all__ = ["AccountKind", "ErrorCode", "PartnershipStatus", "Permission", "ScanStatus"]
+__all__ = [
+    "AccountKind",
+    "AssigneeFilter",
+    "ErrorCode",
+    "InboxFolder",
+    "NotificationFrequency",
+    "PartnershipStatus",
+    "Permission",
+    "ScanStatus",
+]
 
 
 @strawberry.enum
@@ -31,3 +56,5 @@ class ErrorCode(Enum):
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
     INVALID_CURSOR = "INVALID_CURSOR"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    INVALID_TEMPLATE = "INVALID_TEMPLATE"
+    CANCELLED = "CANCELLED"

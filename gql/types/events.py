@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from gql.types.accounts import Account
+from gql.types.bulk import BulkSendProgress
 from gql.types.conversations import Attachment, Conversation, Message
 
 
@@ -32,8 +33,19 @@ class ConversationRead:
     last_read_seq: int
 
 
+@strawberry.type(
+    description=(
+        "The viewer's side of a conversation changed: folder, priority, assignee or read "
+        "position. Sent to the viewer's account only."
+    )
+)
+class ConversationUpdated:
+    cursor: str
+    conversation: Conversation
+
+
 InboxEvent = Annotated[
-    MessageCreated | AttachmentScanned | ConversationRead,
+    MessageCreated | AttachmentScanned | ConversationRead | ConversationUpdated | BulkSendProgress,
     strawberry.union(
         "InboxEvent",
         description="Pass an event's `cursor` as `inboxEvents(after:)` to resume after it.",

@@ -7,7 +7,13 @@ from strawberry.file_uploads import Upload
 
 from gql.types.accounts import Account, Role, User
 from gql.types.conversations import Conversation, Message
-from gql.types.enums import PartnershipStatus, Permission
+from gql.types.enums import (
+    AssigneeFilter,
+    InboxFolder,
+    NotificationFrequency,
+    PartnershipStatus,
+    Permission,
+)
 from gql.types.errors import UserError
 
 
@@ -22,8 +28,17 @@ class InboxFilter:
     partnership_statuses: list[PartnershipStatus] | None = None
     search: str | None = None
     unread_only: bool | None = None
+    folder: InboxFolder | None = strawberry.field(
+        default=None, description="INBOX when null (and `archived` is not true)."
+    )
+    priority_only: bool | None = None
+    assignee: AssigneeFilter | None = strawberry.field(
+        default=None, description="ANYONE when null."
+    )
     archived: bool | None = strawberry.field(
-        default=None, description="true: only archived conversations; false or null: the others."
+        default=None,
+        description="true: the DONE folder; ignored when `folder` is given.",
+        deprecation_reason="Use `folder: DONE`.",
     )
 
 
@@ -58,6 +73,55 @@ class MarkConversationReadInput:
 
 @strawberry.type
 class MarkConversationReadPayload:
+    conversation: Conversation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class MoveConversationInput:
+    conversation_id: strawberry.ID
+    folder: InboxFolder
+
+
+@strawberry.type
+class MoveConversationPayload:
+    conversation: Conversation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class SetConversationPriorityInput:
+    conversation_id: strawberry.ID
+    priority: bool
+
+
+@strawberry.type
+class SetConversationPriorityPayload:
+    conversation: Conversation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class MarkConversationUnreadInput:
+    conversation_id: strawberry.ID
+
+
+@strawberry.type
+class MarkConversationUnreadPayload:
+    conversation: Conversation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class AssignConversationInput:
+    conversation_id: strawberry.ID
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A user of the viewer's account with MESSAGING; null unassigns."
+    )
+
+
+@strawberry.type
+class AssignConversationPayload:
     conversation: Conversation | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -101,4 +165,18 @@ class AssignRoleInput:
 @strawberry.type
 class AssignRolePayload:
     user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdateNotificationSettingsInput:
+    frequency: NotificationFrequency = strawberry.field(
+        description="IMMEDIATE: one e-mail per conversation left unread for a while; DAILY, "
+        "WEEKLY (Mondays): a digest; OFF: none."
+    )
+
+
+@strawberry.type
+class UpdateNotificationSettingsPayload:
+    notification_frequency: NotificationFrequency | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

@@ -15,14 +15,15 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -37,7 +38,9 @@ MAX_DETAIL = 500
 
 
 class Scanner(Protocol):
-    async def scan(self, path: Path) -> ScanVerdict: ...
+    async def scan(self, source: Path | Callable[[], BinaryIO]) -> ScanVerdict: ...
+
+    async def ping(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +77,24 @@ async def scan_attachment(
         return Finished(None)
     if row.scan_status is not ScanStatus.PENDING:
         return Finished(row.scan_status, row.scan_attempts, row.scan_detail)
-    path = blobs.path(row.storage_key)
-    if not await asyncio.to_thread(path.is_file):
+    try:
+        await blobs.size(row.storage_key)
+    except FileNotFoundError:
         # The database is the record, but bytes that are gone cannot come back.
         return await _finish(row, ScanStatus.FAILED, "stored file is missing", notifier)
     started = time.monotonic()
     try:
-        verdict = await scanner.scan(path)
+        verdict = await scanner.scan(partial(blobs.reader, row.storage_key))
     except ScannerUnavailable as error:
         metrics.SCAN_JOBS.labels("RETRY").inc()
+        if not await scanner.ping():
+            # clamd itself is down: the file is not at fault, so this costs it no attempt
+            # (a long outage must not turn every upload FAILED). Retry soon, as a first failure.
+            log.warning("attachment %s: clamd unavailable, will retry: %s", row.id, error)
+            await Attachment.filter(id=row.id, scan_status=ScanStatus.PENDING).update(
+                scan_detail=f"clamd unavailable: {error}"[:MAX_DETAIL]
+            )
+            return Retry(1, str(error))
         return await _record_failure(row, str(error), notifier, max_attempts)
     metrics.SCAN_DURATION.observe(time.monotonic() - started)
     if isinstance(verdict, Clean):
@@ -154,3 +166,23 @@ async def stale_pending(older_than: float, limit: int = 1000) -> list[uuid.UUID]
         .values_list("id", flat=True)
     )
     return [uuid.UUID(str(r)) for r in rows]
+
+
+async def sweep_orphan_blobs(blobs: BlobStore) -> int:
+    """Objects of an object store that no attachment references, left by a process that died
+    between the upload and the database commit, are deleted once they are an hour old."""
+    from services.s3_blobs import S3BlobStore, sweep_orphans
+
+    if not isinstance(blobs, S3BlobStore):
+        return 0  # the file store commits by rename inside the transaction's lifetime
+
+    async def referenced(keys: Iterable[str]) -> list[str]:
+        rows = await Attachment.filter(storage_key__in=list(keys)).values_list(
+            "storage_key", flat=True
+        )
+        return [str(key) for key in rows]
+
+    removed = await sweep_orphans(blobs, referenced)
+    if removed:
+        log.info("blob sweeper: deleted %d orphaned objects", removed)
+    return removed

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 
 from services import events_log
 from services.blobs import BlobStore
-from services.scanning.jobs import Retry, Scanner, scan_attachment, stale_pending
+from services.scanning.jobs import (
+    Retry,
+    Scanner,
+    scan_attachment,
+    stale_pending,
+    sweep_orphan_blobs,
+)
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
 
 log = logging.getLogger("liaison.scanning")
@@ -83,6 +89,7 @@ class InProcessScanQueue:
         were not already queued here."""
         ids = [i for i in await stale_pending(older_than) if i not in self._live]
         await self.enqueue(ids)
+        await sweep_orphan_blobs(self.blobs)
         return len(ids)
 
     async def join(self) -> None:

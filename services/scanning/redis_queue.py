@@ -16,6 +16,8 @@ worker enqueues the attachment later.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -78,15 +80,27 @@ def connect(url: str, *, timeout: float | None) -> Redis:
 class RedisScanQueue:
     """The producing side, used by ``liaison serve``; it never scans."""
 
-    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+    #: Jobs kept in memory while Redis is away; beyond this the workers' sweeper finds them.
+    MAX_UNSENT = 10_000
+
+    def __init__(
+        self, url: str, *, prefix: str = DEFAULT_PREFIX, retry_interval: float = 1.0
+    ) -> None:
         self.keys = Keys(prefix)
         # Sending a message must not hang on an unreachable Redis.
         self.redis = connect(url, timeout=2.0)
+        self.retry_interval = retry_interval
+        self._unsent: dict[uuid.UUID, None] = {}  # ordered set, oldest first
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        return None
+        self._flusher = asyncio.create_task(self._flush_forever(), name="liaison-scan-enqueue")
 
     async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         await self.redis.aclose()
 
     async def enqueue(self, attachment_ids: Sequence[uuid.UUID]) -> None:
@@ -95,7 +109,24 @@ class RedisScanQueue:
         try:
             await enqueue(self.redis, self.keys, attachment_ids)
         except (RedisError, OSError) as error:
-            log.warning("scan queue: enqueue failed (%s); the sweeper will retry", error)
+            room = self.MAX_UNSENT - len(self._unsent)
+            self._unsent.update(dict.fromkeys(attachment_ids[: max(room, 0)]))
+            log.warning("scan queue: enqueue failed (%s); retrying when Redis is back", error)
+
+    async def _flush_forever(self) -> None:
+        """Enqueue what an outage left behind as soon as Redis answers again."""
+        while True:
+            await asyncio.sleep(self.retry_interval)
+            if not self._unsent:
+                continue
+            batch = list(self._unsent)[:500]
+            try:
+                await enqueue(self.redis, self.keys, batch)
+            except (RedisError, OSError):
+                continue
+            for attachment_id in batch:
+                self._unsent.pop(attachment_id, None)
+            log.info("scan queue: enqueued %d jobs held during a Redis outage", len(batch))
 
     async def job_state(self, attachment_id: uuid.UUID) -> JobState | None:
         return await job_state(self.redis, self.keys, attachment_id)

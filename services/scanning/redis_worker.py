@@ -28,7 +28,14 @@ from redis.exceptions import RedisError, ResponseError
 
 from services import events_log
 from services.blobs import BlobStore
-from services.scanning.jobs import Finished, Outcome, Scanner, scan_attachment, stale_pending
+from services.scanning.jobs import (
+    Finished,
+    Outcome,
+    Scanner,
+    scan_attachment,
+    stale_pending,
+    sweep_orphan_blobs,
+)
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
 from services.scanning.redis_queue import JOB_TTL_SECONDS, Keys, connect, enqueue, job_state
 
@@ -102,6 +109,7 @@ class RedisScanWorker:
         if lost:
             log.info("scan sweeper: enqueueing %d PENDING attachments without a job", len(lost))
             await enqueue(self.redis, self.keys, lost)
+        await sweep_orphan_blobs(self.blobs)
         return len(lost)
 
     async def _ensure_group(self) -> None:

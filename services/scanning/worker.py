@@ -4,6 +4,7 @@ left PENDING) against clamd, until stopped or, with ``burst``, until nothing is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -12,8 +13,11 @@ from typing import Any, Protocol
 
 from tortoise import Tortoise
 
-from services.blobs import LocalBlobStore
+from services.blobs import make_blob_store
+from services.bulk.jobs import BulkPolicy, BulkWorker
 from services.bus import make_bus
+from services.notifications import NotificationLoop, make_notifier
+from services.notifications.service import NotificationSettings
 from services.scanner import ClamdScanner
 from services.scanning.local import InProcessScanQueue
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
@@ -32,10 +36,20 @@ class WorkerSettings(Protocol):
     @property
     def data_dir(self) -> Path: ...
     @property
+    def blob_url(self) -> str | None: ...
+    @property
     def scan_max_attempts(self) -> int: ...
     @property
     def scan_timeout_seconds(self) -> float: ...
+    @property
+    def bulk_lease_seconds(self) -> float: ...
+    @property
+    def bulk_chunk_size(self) -> int: ...
     def tortoise_config(self) -> dict[str, Any]: ...
+
+
+class FullWorkerSettings(WorkerSettings, NotificationSettings, Protocol):
+    """The worker also sends notification e-mails."""
 
 
 class NotConfigured(SystemExit):
@@ -43,7 +57,7 @@ class NotConfigured(SystemExit):
 
 
 async def run_worker(
-    settings: WorkerSettings, *, burst: bool = False, policy: ScanPolicy = DEFAULT_POLICY
+    settings: FullWorkerSettings, *, burst: bool = False, policy: ScanPolicy = DEFAULT_POLICY
 ) -> None:
     if not settings.clamd:
         log.error("liaison worker: LIAISON_CLAMD is not set; start clamd (scripts/clamd.sh start)")
@@ -51,8 +65,19 @@ async def run_worker(
     await Tortoise.init(config=settings.tortoise_config())
     bus = make_bus(settings.redis_url)
     await bus.start()
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    # Bulk sends (services.bulk) run here too, beside the scans, until the worker stops.
+    bulk = BulkWorker(
+        settings.redis_url,
+        bus,
+        BulkPolicy(lease_seconds=settings.bulk_lease_seconds, chunk_size=settings.bulk_chunk_size),
+    )
+    bulk_task = asyncio.create_task(bulk.run(), name="liaison-bulk-worker")
+    blobs = make_blob_store(settings.blob_url, settings.data_dir)
     scanner = ClamdScanner(settings.clamd, timeout=settings.scan_timeout_seconds)
+    notifier = make_notifier(settings)
+    notifications = NotificationLoop(notifier) if notifier else None
+    if notifications and not burst:
+        await notifications.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -86,7 +111,14 @@ async def run_worker(
             for future in done_or_stop:
                 future.cancel()
             await queue.stop()
+        if notifications and burst:
+            await notifications.notifier.tick()
     finally:
+        bulk.stop()
+        with contextlib.suppress(Exception):
+            await bulk_task
+        if notifications:
+            await notifications.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await bus.stop()
