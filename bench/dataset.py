@@ -232,7 +232,6 @@ async def _build(conn: asyncpg.Connection) -> None:
                 "bench-admin@brand.example",
                 "Bench Admin",
                 now,
-                "IMMEDIATE",
             )
         )
         partner_users: dict[uuid.UUID, uuid.UUID] = {}
@@ -254,7 +253,6 @@ async def _build(conn: asyncpg.Connection) -> None:
                         f"partner{i:04d}@partner.example",
                         f"Owner {i:04d}",
                         now,
-                        "IMMEDIATE",
                     )
                 )
                 pid = uuid.uuid4()
@@ -274,7 +272,7 @@ async def _build(conn: asyncpg.Connection) -> None:
             conn,
             "users",
             users,
-            "id account_id role_id email name created_at notification_frequency",
+            "id account_id role_id email name created_at",
         )
         await _copy(
             conn,

@@ -24,9 +24,9 @@ from services.demo import seeded_demo_users
 
 APP_DIR = Path(__file__).parent / "static" / "app"
 
-# Everything from our own origin; websockets to it; attachment blobs for downloads.
+# Everything from our own origin ('self' covers its websocket too); blobs for downloads.
 CSP = (
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
+    "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; "
     "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'none'"
 )

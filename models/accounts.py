@@ -51,7 +51,10 @@ class User(Model):
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
     notification_frequency = fields.CharEnumField(
-        NotificationFrequency, max_length=16, default=NotificationFrequency.IMMEDIATE
+        NotificationFrequency,
+        max_length=16,
+        default=NotificationFrequency.IMMEDIATE,
+        db_default="IMMEDIATE",  # existing users when the column is added (migration 0005)
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -43,6 +43,9 @@ query($id: ID!) {
     }
   }
 }"""
+MOVE = """
+mutation($input: MoveConversationInput!) { moveConversation(input: $input) { errors { code } } }"""
+SEARCH = "query($q: String!) { searchMessages(query: $q) { edges { node { body } } } }"
 BULKS = "{ bulkSends(first: 10) { totalCount edges { node { id status } } } }"
 INBOX = """
 { inbox(first: 10) { edges { node { id unreadCount lastMessage { body seq } } } } }"""
@@ -126,6 +129,13 @@ async def test_bulk_send_applies_single_send_rules_per_recipient(api: Api) -> No
         user=sender,
     )
     assert first["sendMessage"]["errors"] == []
+    # The partner has filed that conversation as DONE: a new message brings it back.
+    moved = await api.data(
+        MOVE,
+        {"input": {"conversationId": first["sendMessage"]["conversation"]["id"], "folder": "DONE"}},
+        user=active[0].partner_user,
+    )
+    assert moved["moveConversation"]["errors"] == []
     template = (
         await api.data(
             CREATE_TEMPLATE,
@@ -163,6 +173,10 @@ async def test_bulk_send_applies_single_send_rules_per_recipient(api: Api) -> No
         assert node["lastMessage"]["body"].startswith(f"Hello {pair.partner.name},")
         assert node["unreadCount"] == (2 if pair is active[0] else 1)
     assert (await api.data(INBOX, user=declined.partner_user))["inbox"]["edges"] == []
+    # ... and searchable, like any message.
+    found = await api.data(SEARCH, {"q": "hello"}, user=active[1].partner_user)
+    bodies = [e["node"]["body"] for e in found["searchMessages"]["edges"]]
+    assert bodies == [f"Hello Active 1, {sender.name} of Acme"]
     # The same clientBulkId again is the same bulk send; with another body, a conflict.
     again = await api.data(
         SEND_BULK,

@@ -38,7 +38,9 @@ from graphql import (
 
 from gql.schema import build_schema
 from gql.settings import Settings
-from models import AccountKind, Attachment, Message, PartnershipStatus, Role, ScanStatus
+from models import AccountKind, Attachment, BulkSend, Message, PartnershipStatus, Role, ScanStatus
+from services import templates
+from services.auth import load_viewer_by_user
 from tests.factories import Api, make_account, make_partnership, make_user, send
 
 SCHEMA: GraphQLSchema = build_schema(Settings(database_url="sqlite://:memory:"))._schema
@@ -103,7 +105,19 @@ OWN_SLOT = {  # which of the caller's own ids fits a slot, by its name
     "roleId": "role",
     "messageId": "message",
     "attachmentId": "attachment",
+    "templateId": "template",
 }
+# Where the slot's name alone does not say which kind of id it takes.
+OWN_SLOT_OF_FIELD = {
+    ("updateMessageTemplate", "id"): "template",
+    ("deleteMessageTemplate", "id"): "template",
+    ("bulkSend", "id"): "bulk_send",
+    ("cancelBulkSend", "id"): "bulk_send",
+}
+
+
+def _own_kind(field_name: str, name: str) -> str:
+    return OWN_SLOT_OF_FIELD.get((field_name, name)) or OWN_SLOT.get(name, "account")
 
 
 def _value(
@@ -123,9 +137,11 @@ def _value(
         if type_.name == "ID":
             if path == target.path:
                 return foreign
-            return own.ids.get(OWN_SLOT.get(name, "account"), own.ids["account"])
+            return own.ids.get(_own_kind(target.field, name), own.ids["account"])
         return {
-            "String": f"x-{uuid.uuid4().hex[:8]}",  # unique: never an idempotent replay
+            # Unique (never an idempotent replay), with a placeholder: a template rendered
+            # with another account's partner would show its name.
+            "String": f"x-{uuid.uuid4().hex[:8]} {{{{partner.name}}}}",
             "Int": 1,
             "Boolean": True,
             "Float": 1.0,
@@ -143,6 +159,8 @@ def _value(
         plain = get_named_type(input_field.type).name in ("String", "Int", "Boolean")
         if plain and isinstance(input_field.type, GraphQLList):
             plain = False
+        if field_name == "body" and "templateId" in type_.fields and "templateId" in target.path:
+            plain = False  # a template is sent instead of a body, never with one
         if needed or plain or _leads_to(sub_path, target.path):
             value[field_name] = _value(input_field.type, field_name, sub_path, target, foreign, own)
     return value
@@ -216,6 +234,12 @@ async def _tenant(api: Api, label: str) -> tuple[Tenant, Any]:
     role = await Role.create(
         account=brand, name=f"Role {label}", built_in=False, permissions="MESSAGING"
     )
+    template = await templates.create_template(
+        await load_viewer_by_user(admin.id), f"Template {label}", f"template of {label}"
+    )
+    bulk = await BulkSend.create(
+        account=brand, created_by=admin, request_digest="-", body=f"bulk of {label}", total=0
+    )
     tenant = Tenant(
         ids={
             "account": str(brand.id),
@@ -227,6 +251,8 @@ async def _tenant(api: Api, label: str) -> tuple[Tenant, Any]:
             "conversation": sent["conversation"]["id"],
             "message": str(message.id),
             "attachment": str(attachment.id),
+            "template": str(template.id),
+            "bulk_send": str(bulk.id),
         }
     )
     tenant.markers = {
@@ -237,6 +263,7 @@ async def _tenant(api: Api, label: str) -> tuple[Tenant, Any]:
         partner_user.email,
         role.name,
         attachment.filename,
+        template.name,
         *tenant.ids.values(),
     }
     return tenant, admin
@@ -281,11 +308,12 @@ async def test_another_accounts_ids_succeed_nowhere(api: Api, slot: Slot) -> Non
             successes.append((kind, document, variables, answer))
     assert successes == []
     # Control: the same probe with the caller's own id does succeed, so the probe can tell.
-    own = attacker.ids.get(OWN_SLOT.get(slot.path[-1], "account"), attacker.ids["account"])
+    own = attacker.ids.get(_own_kind(slot.field, slot.path[-1]), attacker.ids["account"])
     document, variables = _document(slot, own, attacker)
     answer = (await api.post(document, variables, user=attacker_user)).json()
     data = (answer.get("data") or {}).get(slot.field)
-    assert data is not None and not data.get("errors") and not answer.get("errors"), answer
+    assert data is not None and not answer.get("errors"), answer
+    assert not isinstance(data, dict) or not data.get("errors"), answer
 
 
 async def test_downloads_of_another_accounts_ids_are_not_found(api: Api) -> None:

@@ -254,6 +254,7 @@ async def test_inbox_counts_is_one_statement(api: Api) -> None:
     with count_sql() as counted:
         counts = await _counts(api, user)
     assert counts["inbox"] == 3 and counts["unread"] == 3
-    # The database client logs a statement once per layer it passes: compare distinct ones.
-    extra = set(counted) - set(bare)
+    # The database client logs a statement once per layer it passes: compare distinct ones,
+    # and only those reading participants (background loops of the app run SQL meanwhile).
+    extra = {s for s in set(counted) - set(bare) if "participants" in s}
     assert len(extra) == 1 and "FILTER (WHERE" in extra.pop(), counted

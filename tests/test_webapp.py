@@ -12,9 +12,9 @@ import re
 import uuid
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, Route, WebSocketRoute, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from tests.clamd_fixtures import clamd_socket
+from tests.clamd_fixtures import clamd
 from tests.webapp_fixtures import (
     AppServer,
     Session,
@@ -26,7 +26,7 @@ from tests.webapp_fixtures import (
     sign_in_with_token,
 )
 
-__all__ = ["app_server", "browser", "clamd_socket"]
+__all__ = ["app_server", "browser"]
 
 BRAND = "cm@acmeoutdoor.example"
 PARTNER = "owner@trailblog.example"
@@ -120,52 +120,32 @@ def test_brand_and_partner_exchange_messages_live_with_unread_badges(
 def test_attachments_show_scan_status_and_download_only_when_clean(
     app_server: AppServer, browser: Browser, tmp_path: Path
 ) -> None:
-    brand = open_app(browser, app_server)
-    # The brand's page gets its live events only when the test says so: a 70-byte PNG is
-    # scanned faster than the send's answer comes back, and `Scanning` must be seen first.
-    held: list[tuple[WebSocketRoute, str | bytes]] = []
-    holding = [True]
-
-    def relay(route: WebSocketRoute) -> None:
-        server = route.connect_to_server()
-
-        def to_page(message: str | bytes) -> None:
-            # Events load what they name when delivered, so MessageCreated may already say
-            # CLEAN: hold every event, and the page shows what the send answered (PENDING).
-            if holding[0] and '"type":"next"' in str(message):
-                held.append((route, message))
-            else:
-                route.send(message)
-
-        server.on_message(to_page)
-
-    brand.page.route_web_socket(re.compile(r"/graphql$"), relay)
-    sign_in_as(brand, BRAND)
-    partner = open_app(browser, app_server)
-    sign_in_with_token(partner, app_server.users[PARTNER]["token"])
-    expect_live(brand.page)
-    expect_live(partner.page)
+    brand, partner = brand_and_partner(browser, app_server)
     open_conversation(brand.page, "Trail Blog")
     open_conversation(partner.page, "Acme Outdoor")
 
-    png = (CORPUS / "valid.png").read_bytes()
-    picker = brand.page.get_by_label("Attach files", exact=True)
-    picker.set_input_files([{"name": "logo.png", "mimeType": "image/png", "buffer": png}])
-    brand.page.get_by_label("Message", exact=True).fill("Our logo")
-    brand.page.get_by_role("button", name="Send", exact=True).click()
-
-    logo = messages(brand.page).get_by_role("listitem").filter(has_text="logo.png").last
-    expect(logo).to_contain_text("Scanning")
-    expect(logo.get_by_role("link")).to_have_count(0)
-    # The partner's page is not held back: the verdict arrives there live.
-    partner_logo = messages(partner.page).get_by_role("listitem").filter(has_text="logo.png").last
+    # clamd is down while the PNG is sent: it stays `Scanning` (and is retried), never clean.
+    clamd("stop", app_server.clamd_dir)
+    try:
+        png = (CORPUS / "valid.png").read_bytes()
+        picker = brand.page.get_by_label("Attach files", exact=True)
+        picker.set_input_files([{"name": "logo.png", "mimeType": "image/png", "buffer": png}])
+        brand.page.get_by_label("Message", exact=True).fill("Our logo")
+        brand.page.get_by_role("button", name="Send", exact=True).click()
+        logo = messages(brand.page).get_by_role("listitem").filter(has_text="logo.png").last
+        partner_logo = (
+            messages(partner.page).get_by_role("listitem").filter(has_text="logo.png").last
+        )
+        for item in (logo, partner_logo):
+            expect(item).to_contain_text("Scanning")
+            expect(item.get_by_role("link")).to_have_count(0)
+        brand.page.screenshot(path=tmp_path / "scanning.png")
+    finally:
+        clamd("start", app_server.clamd_dir)
+    # The verdict arrives live on both pages, with the link.
+    expect(logo).to_contain_text("Clean", timeout=SCAN_MS)
     expect(partner_logo).to_contain_text("Clean", timeout=SCAN_MS)
     expect(partner_logo.get_by_role("link", name="Download logo.png")).to_be_visible()
-    brand.page.screenshot(path=tmp_path / "scanning.png")
-    holding[0] = False
-    for route, message in held:
-        route.send(message)
-    expect(logo).to_contain_text("Clean", timeout=SCAN_MS)
     with brand.page.expect_download() as download:
         logo.get_by_role("link", name="Download logo.png").click()
     saved = tmp_path / "logo.png"

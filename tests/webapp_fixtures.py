@@ -21,6 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.clamd_fixtures import clamd
 from tests.conftest import JWT_SECRET
 from tests.realtime_fixtures import LIAISON, ROOT, free_port
 
@@ -43,7 +44,7 @@ class AppServer:
     """`liaison serve` on SQLite in a temp dir; restartable on the same port."""
 
     data_dir: Path
-    clamd: str
+    clamd_dir: Path  # a clamd of this module's own: tests stop and start it
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -60,7 +61,7 @@ class AppServer:
             "LIAISON_DATABASE_URL": f"sqlite://{self.data_dir}/liaison.db",
             "LIAISON_JWT_SECRET": JWT_SECRET,
             "LIAISON_ENV": "development",  # the sign-in page lists the demo users
-            "LIAISON_CLAMD": self.clamd,
+            "LIAISON_CLAMD": str(self.clamd_dir / "clamd.sock"),
             "LIAISON_PUBLIC_URL": self.url,
             "LIAISON_RATE_LIMIT_USER_PER_MINUTE": "100000",
             "LIAISON_RATE_LIMIT_ACCOUNT_PER_MINUTE": "100000",
@@ -121,14 +122,18 @@ class AppServer:
 
 
 @pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory, clamd_socket: str) -> Iterator[AppServer]:
-    server = AppServer(tmp_path_factory.mktemp("webapp"), clamd_socket)
-    server.seed()
-    server.start()
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    clamd_dir = tmp_path_factory.mktemp("clamd")
+    socket_path = clamd("start", clamd_dir)
+    assert socket_path == str(clamd_dir / "clamd.sock"), socket_path
+    server = AppServer(tmp_path_factory.mktemp("webapp"), clamd_dir)
     try:
+        server.seed()
+        server.start()
         yield server
     finally:
         server.stop()
+        clamd("stop", clamd_dir)
 
 
 @pytest.fixture(scope="module")

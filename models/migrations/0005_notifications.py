@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='notification_frequency',
-            field=fields.CharEnumField(default=NotificationFrequency.IMMEDIATE, description='IMMEDIATE: IMMEDIATE\nDAILY: DAILY\nWEEKLY: WEEKLY\nOFF: OFF', enum_type=NotificationFrequency, max_length=16),
+            field=fields.CharEnumField(default=NotificationFrequency.IMMEDIATE, db_default='IMMEDIATE', description='IMMEDIATE: IMMEDIATE\nDAILY: DAILY\nWEEKLY: WEEKLY\nOFF: OFF', enum_type=NotificationFrequency, max_length=16),
         ),
         ops.AddIndex(
             model_name='Conversation',

@@ -71,7 +71,7 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
     ).then((d) => {
       setItems((old) => [...old, ...d.inbox.edges.map((e) => e.node)]);
       setMore(d.inbox.pageInfo.hasNextPage ? d.inbox.pageInfo.endCursor : null);
-    });
+    }).catch((e: Error) => setError(e.message));
   };
 
   useEffect(load, [tab, status, assignee, query]);
@@ -106,11 +106,12 @@ export function InboxList(props: { openId?: string; onOpen(id: string): void }) 
       timer = setTimeout(() => latestLoad.current(), 150);
     };
     const offEvent = onLiveEvent((event) => {
-      if (event.__typename === "AttachmentScanned") return;
+      if (event.__typename === "AttachmentScanned" || event.__typename === "BulkSendProgress") {
+        return;
+      }
+      const changed = event.conversation;
       setItems((old) =>
-        old.map((c) =>
-          c.id === event.conversation.id ? { ...c, unreadCount: event.conversation.unreadCount } : c,
-        ),
+        old.map((c) => (c.id === changed.id ? { ...c, unreadCount: changed.unreadCount } : c)),
       );
       schedule();
     });

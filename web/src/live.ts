@@ -62,8 +62,9 @@ export function startLive(token: string, handlers: LiveHandlers): () => void {
       next: (result) => {
         const event = result.data?.inboxEvents;
         if (!event) return;
-        // Read at every (re)subscribe: resuming starts after the last event handled.
-        payload.variables.after = event.cursor;
+        // Read at every (re)subscribe: resuming starts after the last event handled. An event
+        // type this app does not select yet carries no cursor: keep the last one.
+        if (typeof event.cursor === "string") payload.variables.after = event.cursor;
         handlers.event(event);
       },
       error: () => {

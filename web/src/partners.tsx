@@ -89,7 +89,7 @@ export function PartnersView(props: { onMessage(p: { id: string; name: string; c
             gql<Page>(PARTNERS, { filter: filter(), after: more }).then((d) => {
               setItems((old) => [...old, ...d.partners.edges.map((e) => e.node)]);
               setMore(d.partners.pageInfo.hasNextPage ? d.partners.pageInfo.endCursor : null);
-            })
+            }).catch((e: Error) => setError(e.message))
           }
         >
           Load more partners

@@ -70,6 +70,7 @@ export const LIVE = `subscription Live($after: String) { inboxEvents(after: $aft
   ... on MessageCreated { cursor message { ...Msg } conversation { id unreadCount } }
   ... on AttachmentScanned { cursor attachment { ...Att } message { id conversation { id } } }
   ... on ConversationRead { cursor conversation { id unreadCount } readerAccount { id } lastReadSeq }
-  ... on ConversationUpdated { cursor conversation { id unreadCount folder priority assignee { id name } } } } }
+  ... on ConversationUpdated { cursor conversation { id unreadCount folder priority assignee { id name } } }
+  ... on BulkSendProgress { cursor } } }
 ${MSG}
 ${ATT}`;

@@ -59,6 +59,7 @@ export type LiveEvent =
       message: { id: string; conversation: { id: string } } }
   | { __typename: "ConversationRead"; cursor: string; conversation: { id: string; unreadCount: number };
       readerAccount: { id: string }; lastReadSeq: number }
+  | { __typename: "BulkSendProgress"; cursor: string }
   | { __typename: "ConversationUpdated"; cursor: string;
       conversation: { id: string; unreadCount: number; folder: Folder; priority: boolean;
         assignee?: Named | null } };
