@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -55,7 +56,6 @@ from services.errors import (
     PermissionDenied,
 )
 from services.messaging_settings import check_messaging_settings
-from services.ratelimit import SendRateLimits
 
 MAX_BODY_CHARS = 10_000
 MAX_ATTACHMENTS = 10
@@ -66,6 +66,9 @@ BRAND_MAY_SEND = frozenset(
     {PartnershipStatus.PROSPECT, PartnershipStatus.PENDING, PartnershipStatus.ACTIVE}
 )
 PARTNER_MAY_SEND = frozenset({PartnershipStatus.PENDING, PartnershipStatus.ACTIVE})
+
+if TYPE_CHECKING:  # the limiter's Redis client is the server's, not the rules'
+    from services.ratelimit import SendRateLimits
 
 
 @dataclass(frozen=True, slots=True)
