@@ -24,9 +24,9 @@ from starlette.requests import Request
 
 from bench.queries import INBOX
 from gql.context import Context
-from gql.runtime import Runtime
 from gql.schema import build_schema
 from gql.settings import Settings
+from gql.wiring import build_runtime
 from models import AccountKind, Permission
 from models.enums import InboxFolder, PartnershipStatus
 from services import inbox
@@ -96,7 +96,7 @@ async def measure(rounds: int, per_round: int) -> dict[str, Any]:
     )
     request = Request({"type": "http", "method": "POST", "headers": [], "path": "/graphql"})
     runtimes = {
-        mode: Runtime.build(settings.with_overrides(executor=mode))
+        mode: build_runtime(settings.with_overrides(executor=mode))
         for mode in ("graphql-core", "compiled")
     }
     table: dict[str, Any] = {}

@@ -31,10 +31,10 @@ from tortoise import Tortoise
 
 from bench.queries import INBOX, MESSAGES, PARTNERS
 from gql.context import Context
-from gql.runtime import Runtime
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.types.conversations import ConversationConnection
+from gql.wiring import build_runtime
 from resolvers import queries
 from services.auth import load_viewer_by_user
 
@@ -47,7 +47,7 @@ class BareQuery:
 async def _variants(
     settings: Settings, user_id: uuid.UUID
 ) -> dict[str, Callable[[], Awaitable[Any]]]:
-    rt = Runtime.build(settings)
+    rt = build_runtime(settings)
     viewer = await load_viewer_by_user(user_id)
     request = Request({"type": "http", "method": "POST", "headers": [], "path": "/graphql"})
     ours = build_schema(settings)
@@ -102,7 +102,7 @@ async def _per_query(settings: Settings, config: dict[str, Any]) -> dict[str, An
         "messages page 1 (50)": (MESSAGES, {"id": config["deep_id"], "after": None}),
     }
     runtimes = {
-        mode: Runtime.build(settings.with_overrides(executor=mode))
+        mode: build_runtime(settings.with_overrides(executor=mode))
         for mode in ("graphql-core", "compiled")
     }
     table: dict[str, Any] = {}

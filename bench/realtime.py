@@ -199,8 +199,8 @@ async def read_frames(ws: Any, sub: Subscriber, graphql: bool) -> None:
 
 async def open_many(n: int, opener: Any) -> list[Subscriber]:
     subs = [Subscriber() for _ in range(n)]
-    for start_at in range(0, n, 250):
-        await asyncio.gather(*(opener(s) for s in subs[start_at : start_at + 250]))
+    for start_at in range(0, n, 100):  # bursts the database pool absorbs
+        await asyncio.gather(*(opener(s) for s in subs[start_at : start_at + 100]))
     return subs
 
 

@@ -22,12 +22,12 @@ from gql.faults import JsonServerErrors
 from gql.limits import BodyLimitMiddleware
 from gql.observability import RequestObservability
 from gql.ops import healthz, make_metrics, make_readyz
-from gql.runtime import Runtime
 from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
 from gql.spa import spa_routes
 from gql.unsubscribe import unsubscribe
 from gql.view import LiaisonGraphQL, error_response
+from gql.wiring import build_runtime
 
 log = logging.getLogger("liaison.app")
 
@@ -69,7 +69,7 @@ def cors_middleware(settings: Settings) -> list[Middleware]:
 
 
 def create_app(settings: Settings) -> Starlette:
-    rt = Runtime.build(settings)
+    rt = build_runtime(settings)
     schema = build_schema(settings)
     graphql = LiaisonGraphQL(rt, schema=schema, persisted=persisted_queries(settings, schema))
 

@@ -82,7 +82,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="warning",
-        ws="websockets-sansio",
+        ws="gql.wsserver:LiaisonWebSocketProtocol",  # 64 KiB frames until authenticated
+        ws_max_size=settings.ws_max_message_bytes,
         ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=10,
         timeout_keep_alive=5,

@@ -24,12 +24,12 @@ introspection, middleware, abort signals, fragment variables, incremental delive
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from collections.abc import Awaitable as AbcAwaitable
 from types import CoroutineType, GeneratorType, SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from cachetools import LRUCache
 from graphql import (
     DirectiveNode,
     GraphQLAbstractType,
@@ -837,9 +837,9 @@ class PlanCache:
     def __init__(self, maxsize: int = 1000) -> None:
         self.maxsize = maxsize
         # document -> (condition variables, whether its plans depend on the permission set)
-        self._documents: OrderedDict[Hashable, tuple[tuple[str, ...], bool]] = OrderedDict()
+        self._documents: LRUCache[Hashable, tuple[tuple[str, ...], bool]] = LRUCache(maxsize)
         self._decided: dict[int, tuple[GraphQLSchema, frozenset[str]]] = {}
-        self._plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
+        self._plans: LRUCache[Hashable, Plan | None] = LRUCache(maxsize)
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -858,9 +858,7 @@ class PlanCache:
         if entry is None:
             names, fields = condition_variables(executor)
             entry = (names, not fields.isdisjoint(self._decided_fields(executor.schema)))
-            self._put(self._documents, document, entry)
-        else:
-            self._documents.move_to_end(document)
+            self._documents[document] = entry
         names, by_permissions = entry
         coerced = executor.variable_values.coerced
         conditions = tuple(coerced.get(name) for name in names)
@@ -871,9 +869,7 @@ class PlanCache:
                 plan = build_plan(executor, decide_permissions=by_permissions)
             except Unsupported:
                 plan = None
-            self._put(self._plans, key, plan)
-        else:
-            self._plans.move_to_end(key)
+            self._plans[key] = plan
         return plan
 
     def _decided_fields(self, schema: GraphQLSchema) -> frozenset[str]:
@@ -882,8 +878,3 @@ class PlanCache:
             known = (schema, permission_decided_fields(schema))
             self._decided[id(schema)] = known
         return known[1]
-
-    def _put(self, entries: OrderedDict[Hashable, Any], key: Hashable, value: Any) -> None:
-        entries[key] = value
-        if len(entries) > self.maxsize:
-            entries.popitem(last=False)

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import GraphQLError, parse
 from graphql.validation import validate
 
@@ -94,7 +94,7 @@ class PersistedQueries:
         self.manifest = dict(manifest or {})
         self.enforce = enforce and manifest is not None
         self.apq_size = apq_size
-        self._apq: OrderedDict[str, str] = OrderedDict()
+        self._apq: LRUCache[str, str] = LRUCache(apq_size)
 
     def resolve(self, query: Any, extensions: Any) -> Any:
         """The query text to execute (the one given, or the one a hash names)."""
@@ -116,8 +116,6 @@ class PersistedQueries:
             text = self.manifest.get(digest)
             if text is None and not self.enforce:
                 text = self._apq.get(digest)
-                if text is not None:
-                    self._apq.move_to_end(digest)
             if text is None:
                 raise PersistedQueryError(
                     "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound", status=200
@@ -131,9 +129,6 @@ class PersistedQueries:
             raise _not_in_list()
         if len(query) <= APQ_MAX_QUERY_BYTES:
             self._apq[digest] = query
-            self._apq.move_to_end(digest)
-            if len(self._apq) > self.apq_size:
-                self._apq.popitem(last=False)
         return query
 
 

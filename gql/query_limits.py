@@ -29,11 +29,11 @@ Costs (documented in docs/security.md):
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     BREAK,
     DocumentNode,
@@ -294,29 +294,12 @@ def operation_limits_rule(
     return OperationLimitsRule
 
 
-class _Lru:
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._entries: OrderedDict[Hashable, list[GraphQLError]] = OrderedDict()
-
-    def get(self, key: Hashable) -> list[GraphQLError] | None:
-        errors = self._entries.get(key)
-        if errors is not None:
-            self._entries.move_to_end(key)
-        return errors
-
-    def put(self, key: Hashable, errors: list[GraphQLError]) -> None:
-        self._entries[key] = errors
-        if len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
-
-
 class ValidationCaches:
     """Bounded caches shared by every operation of one schema."""
 
     def __init__(self, maxsize: int = 1000) -> None:
-        self.limits = _Lru(maxsize)
-        self.rules = _Lru(maxsize)
+        self.limits: LRUCache[Hashable, list[GraphQLError]] = LRUCache(maxsize)
+        self.rules: LRUCache[Hashable, list[GraphQLError]] = LRUCache(maxsize)
 
 
 class OperationLimits(SchemaExtension):
@@ -363,7 +346,7 @@ class OperationLimits(SchemaExtension):
             rule = operation_limits_rule(self.limits, ctx.operation_name, variables)
             errors = validate(ctx.schema._schema, document, [rule])
             if key is not None:
-                self.caches.limits.put(key, errors)
+                self.caches.limits[key] = errors
         return errors
 
     def _rule_errors(self, document: DocumentNode) -> list[GraphQLError]:
@@ -376,5 +359,5 @@ class OperationLimits(SchemaExtension):
                 ctx.schema._schema, document, rules, hide_suggestions=self.hide_suggestions
             )
             if key is not None:
-                self.caches.rules.put(key, errors)
+                self.caches.rules[key] = errors
         return errors

@@ -20,8 +20,9 @@ from strawberry.types import ExecutionContext
 
 from gql.content_guard import guard_content
 from gql.error_log import log_operation_errors
-from gql.execution import compile_document
+from gql.execution import LiaisonExecutor, compile_document
 from gql.faults import DependencyFaults, outage_of
+from gql.live import OperationExecutor
 from gql.observability import OperationObserver
 from gql.permissions import requires
 from gql.persisted import PersistedQueries, check_documents, load_manifest
@@ -67,7 +68,6 @@ from gql.types.platform import (
     UpsertUsersPayload,
 )
 from gql.types.search import MessageSearchConnection
-from gql.ws import OperationExecutor
 from models import Permission
 from resolvers import administration, analytics, bulk, mutations, platform, queries
 from subscriptions import Subscription
@@ -274,7 +274,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         config=StrawberryConfig(
             auto_camel_case=True, disable_field_suggestions=not settings.development
         ),
-        execution_context_class=OperationExecutor,
+        execution_context_class=OperationExecutor if settings.live_fast_path else LiaisonExecutor,
     )
     guard_content(schema._schema)
     return schema

@@ -7,12 +7,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.config_generator import expand_db_url
 
-from services.scanning.policy import ScanPolicy
+if TYPE_CHECKING:
+    from services.scanning.policy import ScanPolicy
 
 DEFAULT_DATA_DIR = ".data"
 
@@ -109,6 +110,11 @@ class Settings:
     # permessage-deflate costs ~40 KB of zlib state per websocket and CPU per frame and per
     # subscriber; inbox frames are small. Off unless LIAISON_WS_COMPRESSION=true.
     ws_compression: bool = False
+    # Largest websocket message once `connection_init` is accepted (before: 64 KiB, see
+    # gql.wsserver). A subscribe message is a query of at most `max_tokens` tokens.
+    ws_max_message_bytes: int = 1024 * 1024
+    # The live fast path (gql.live): shared execution and frames sent from the hub's pump.
+    live_fast_path: bool = True
     scan_max_attempts: int = 8
     bulk_lease_seconds: float = 10.0
     bulk_chunk_size: int = 250
@@ -161,6 +167,10 @@ class Settings:
 
     @property
     def scan_policy(self) -> ScanPolicy:
+        # Imported here: the services.scanning package loads the Redis queue, and settings
+        # sit below everything that runs the server (tests/test_layers.py).
+        from services.scanning.policy import ScanPolicy
+
         return ScanPolicy(
             retry_base=self.scan_retry_base_seconds,
             retry_cap=self.scan_retry_cap_seconds,
@@ -213,6 +223,8 @@ class Settings:
             bulk_chunk_size=_int(env, "LIAISON_BULK_CHUNK_SIZE", 250),
             subscriber_queue_size=_int(env, "LIAISON_SUBSCRIBER_QUEUE_SIZE", 1000),
             ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
+            ws_max_message_bytes=_int(env, "LIAISON_WS_MAX_MESSAGE_BYTES", 1024 * 1024),
+            live_fast_path=_bool(env, "LIAISON_LIVE_FAST_PATH", True),
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
             executor=_choice(env, "LIAISON_EXECUTOR", ("compiled", "graphql-core", "compare")),

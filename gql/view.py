@@ -18,6 +18,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
+from gql import live
 from gql.context import Context
 from gql.encoding import dumps
 from gql.persisted import PersistedQueries, PersistedQueryError
@@ -215,16 +216,17 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         viewer = getattr(request.state, "viewer", None)
-        return Context(
+        context = Context(
             request=request,
             response=response,
             rt=self.rt,
             viewer_or_none=viewer,
             platform=getattr(request.state, "platform", False),
         )
+        if isinstance(request, WebSocket) and self.rt.settings.live_fast_path:
+            context.fast_path = live.for_operation
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await authenticate(context, self.rt.settings.jwt_secret)
-        if isinstance(context.request, WebSocket):
-            self.rt.sessions.register(context.viewer.user_id, context.request)
         return UnsetType()

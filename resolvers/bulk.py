@@ -29,7 +29,7 @@ from services import partnerships, templates
 from services.attachments import Upload
 from services.bulk import sends
 from services.cursors import page_size
-from services.errors import AttachmentRejected, DomainError
+from services.errors import AttachmentRejected, DomainError, ErrorCode
 
 
 async def message_templates(
@@ -93,7 +93,7 @@ async def send_bulk_message(info: Info, input: SendBulkMessageInput) -> SendBulk
     try:
         if cast("list[Upload]", input.attachments or []):
             raise AttachmentRejected(
-                "ATTACHMENT_TYPE_NOT_ALLOWED",
+                ErrorCode.ATTACHMENT_TYPE_NOT_ALLOWED,
                 "Bulk sends do not carry attachments yet.",
                 ("attachments",),
             )

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from models import Account, AccountKind, Permission, Role, User
 from services.auth import Viewer, parse_permissions
-from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.errors import ErrorCode, InvalidInput, NotFound, PermissionDenied
 from services.role_names import clean_name, name_key
 
 CURRENT_TERMS_VERSION = 1
@@ -104,13 +104,15 @@ async def _check_name_free(
 ) -> str:
     key = name_key(name)
     if key in BUILT_IN_KEYS:
-        raise InvalidInput("INVALID_INPUT", "That name imitates a built-in role's name.", ("name",))
+        raise InvalidInput(
+            ErrorCode.INVALID_INPUT, "That name imitates a built-in role's name.", ("name",)
+        )
     clash = Role.filter(account_id=account_id, name_key=key).using_db(conn)
     if except_role is not None:
         clash = clash.exclude(id=except_role)
     if await clash.exists():
         raise InvalidInput(
-            "INVALID_INPUT", "A role with that name (or one too like it) exists.", ("name",)
+            ErrorCode.INVALID_INPUT, "A role with that name (or one too like it) exists.", ("name",)
         )
     return key
 
@@ -142,7 +144,7 @@ async def count_admins(
 
 
 def last_admin(message: str) -> InvalidInput:
-    return InvalidInput("LAST_ADMIN", message)
+    return InvalidInput(ErrorCode.LAST_ADMIN, message)
 
 
 async def check_keeps_an_admin(
@@ -181,7 +183,7 @@ async def create_role(viewer: Viewer, name: str, permissions: Iterable[Permissio
             )
     except IntegrityError:
         raise InvalidInput(
-            "INVALID_INPUT", "A role with that name (or one too like it) exists.", ("name",)
+            ErrorCode.INVALID_INPUT, "A role with that name (or one too like it) exists.", ("name",)
         ) from None
 
 
@@ -238,7 +240,7 @@ async def update_role(
             return role
     except IntegrityError:
         raise InvalidInput(
-            "INVALID_INPUT", "A role with that name (or one too like it) exists.", ("name",)
+            ErrorCode.INVALID_INPUT, "A role with that name (or one too like it) exists.", ("name",)
         ) from None
 
 
@@ -251,7 +253,7 @@ async def delete_role(viewer: Viewer, role_id: uuid.UUID) -> uuid.UUID:
         holders = await User.filter(role_id=role.id).using_db(conn).count()
         if holders:
             raise InvalidInput(
-                "ROLE_IN_USE",
+                ErrorCode.ROLE_IN_USE,
                 f"{holders} user(s) hold this role: assign them another role first.",
                 ("roleId",),
             )

@@ -30,7 +30,7 @@ from tortoise import Tortoise
 from models import Account, AccountKind, PartnershipStatus, Permission
 from services import analytics_sql
 from services.auth import Viewer
-from services.errors import InvalidInput, PermissionDenied
+from services.errors import ErrorCode, InvalidInput, PermissionDenied
 
 MAX_SPAN = timedelta(days=366)
 MAX_COUNTERPARTS = 500
@@ -89,21 +89,23 @@ def check_filter(flt: StatsFilter) -> CheckedFilter:
     start, end = _utc(flt.start), _utc(flt.end)
     if not (start >= EARLIEST and end <= LATEST):
         raise InvalidInput(
-            "INVALID_ARGUMENT",
+            ErrorCode.INVALID_ARGUMENT,
             f"Dates must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.",
             ("filter", "from" if start < EARLIEST else "to"),
         )
     if start >= end:
-        raise InvalidInput("INVALID_ARGUMENT", "`from` must be before `to`.", ("filter", "from"))
+        raise InvalidInput(
+            ErrorCode.INVALID_ARGUMENT, "`from` must be before `to`.", ("filter", "from")
+        )
     if end - start > MAX_SPAN:
         raise InvalidInput(
-            "INVALID_ARGUMENT", "The range spans at most 366 days.", ("filter", "to")
+            ErrorCode.INVALID_ARGUMENT, "The range spans at most 366 days.", ("filter", "to")
         )
     ids: tuple[uuid.UUID, ...] | None = None
     if flt.counterpart_ids is not None:
         if len(flt.counterpart_ids) > MAX_COUNTERPARTS:
             raise InvalidInput(
-                "INVALID_ARGUMENT",
+                ErrorCode.INVALID_ARGUMENT,
                 f"At most {MAX_COUNTERPARTS} partner ids.",
                 ("filter", "partnerIds"),
             )

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from models import Attachment
 from services.blobs import BlobStore, StagedBlob, SupportsAsyncRead
-from services.errors import AttachmentRejected, DomainError
+from services.errors import AttachmentRejected, DomainError, ErrorCode
 from services.filenames import display_filename
 from services.filetypes import sniff_file
 
@@ -50,7 +50,7 @@ async def stage_uploads(
     """Stage every upload or none: on the first refusal, staged blobs are discarded."""
     if len(uploads) > max_files:
         raise AttachmentRejected(
-            "TOO_MANY_ATTACHMENTS",
+            ErrorCode.TOO_MANY_ATTACHMENTS,
             f"A message carries at most {max_files} attachments.",
             ("attachments",),
         )
@@ -69,7 +69,7 @@ async def _stage_one(blobs: BlobStore, upload: Upload, index: int, max_bytes: in
     if not callable(getattr(upload, "read", None)):
         # A multipart part without a filename arrives as a plain form field, not a file.
         raise AttachmentRejected(
-            "ATTACHMENT_TYPE_NOT_ALLOWED", "This attachment is not a file upload.", field
+            ErrorCode.ATTACHMENT_TYPE_NOT_ALLOWED, "This attachment is not a file upload.", field
         )
     try:
         blob = await blobs.stage(upload, max_bytes=max_bytes)

@@ -66,6 +66,11 @@ def parse_bearer(header: str | None) -> str:
 
 def decode_token(secret: str, token: str) -> uuid.UUID | Platform:
     """The user a token names, or PLATFORM for a platform token; Unauthenticated otherwise."""
+    return decode_claims(secret, token)[0]
+
+
+def decode_claims(secret: str, token: str) -> tuple[uuid.UUID | Platform, float]:
+    """The token's subject (a user id, or PLATFORM) and its expiry (`exp`, a Unix time)."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
@@ -77,23 +82,11 @@ def decode_token(secret: str, token: str) -> uuid.UUID | Platform:
     if claims.get("scope") == PLATFORM_CLAIM or claims["sub"] == PLATFORM_CLAIM:
         if claims.get("scope") != PLATFORM_CLAIM or claims["sub"] != PLATFORM_CLAIM:
             raise Unauthenticated("The token is invalid.")
-        return PLATFORM
+        return PLATFORM, float(claims["exp"])
     try:
-        return uuid.UUID(str(claims["sub"]))
-    except ValueError:
+        return uuid.UUID(str(claims["sub"])), float(claims["exp"])
+    except (ValueError, TypeError):
         raise Unauthenticated("The token is invalid.") from None
-
-
-def token_expires_at(secret: str, authorization: str | None) -> float:
-    """The `exp` (epoch seconds) of an `Authorization: Bearer …` token already accepted by
-    `load_viewer` (not checked again, so a token expiring in between gives a past time)."""
-    claims = jwt.decode(
-        parse_bearer(authorization),
-        secret,
-        algorithms=[ALGORITHM],
-        options={"require": ["exp"], "verify_exp": False},
-    )
-    return float(claims["exp"])
 
 
 def parse_permissions(raw: str) -> frozenset[Permission]:
@@ -111,10 +104,15 @@ async def load_principal(secret: str, authorization: str | None) -> Viewer | Pla
 
 async def load_viewer(secret: str, authorization: str | None) -> Viewer:
     """Authenticate a user's bearer header; a platform token is refused."""
-    principal = await load_principal(secret, authorization)
-    if isinstance(principal, Platform):
+    return (await load_session(secret, authorization))[0]
+
+
+async def load_session(secret: str, authorization: str | None) -> tuple[Viewer, float]:
+    """`load_viewer`, and when the token expires (a Unix time): for long-lived sessions."""
+    subject, expires_at = decode_claims(secret, parse_bearer(authorization))
+    if isinstance(subject, Platform):
         raise Unauthenticated("A platform token may only call the platform mutations.")
-    return principal
+    return await load_viewer_by_user(subject), expires_at
 
 
 async def load_viewer_by_user(user_id: uuid.UUID) -> Viewer:

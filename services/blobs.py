@@ -7,8 +7,8 @@ key) or *discarded*. Invariants:
 - Bytes are moved in ``CHUNK``-sized pieces and file I/O runs off the event loop; no blob is
   ever held whole in memory.
 - Staging stops reading as soon as more than ``max_bytes`` have arrived, deletes what it
-  wrote and raises ``AttachmentRejected("ATTACHMENT_TOO_LARGE")``; a failed or cancelled stage
-  leaves no temp file behind.
+  wrote and raises ``AttachmentRejected(ErrorCode.ATTACHMENT_TOO_LARGE)``; a failed or
+  cancelled stage leaves no temp file behind.
 - Storage keys are ``xx/yy/<32 hex>`` from ``uuid4``, never derived from user input; any other
   key is refused by ``path()``, so no key can name a file outside the store's root.
 - A committed blob is complete: it is fsync'ed before an atomic ``os.replace`` into place and
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from services.errors import AttachmentRejected
+from services.errors import AttachmentRejected, ErrorCode
 
 CHUNK = 64 * 1024
 _KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
@@ -89,7 +89,7 @@ class LocalBlobStore:
                 size += len(chunk)
                 if size > max_bytes:
                     raise AttachmentRejected(
-                        "ATTACHMENT_TOO_LARGE", f"File is larger than {max_bytes} bytes."
+                        ErrorCode.ATTACHMENT_TOO_LARGE, f"File is larger than {max_bytes} bytes."
                     )
                 await asyncio.to_thread(_write, file, digest, chunk)
             await asyncio.to_thread(_flush, file)

@@ -17,7 +17,7 @@ from models import EventKind, Message, Participant, Permission
 from services import events_log
 from services.auth import Viewer
 from services.cursors import CursorCodec
-from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.errors import ErrorCode, InvalidInput, NotFound, PermissionDenied
 
 T = TypeVar("T")
 
@@ -72,7 +72,9 @@ async def access_conversation(viewer: Viewer, conversation_id: str | uuid.UUID) 
 def search_term(search: str | None) -> str | None:
     term = (search or "").strip().casefold()
     if len(term) > 200:
-        raise InvalidInput("INVALID_ARGUMENT", "search has at most 200 characters.", ("search",))
+        raise InvalidInput(
+            ErrorCode.INVALID_ARGUMENT, "search has at most 200 characters.", ("search",)
+        )
     return term or None
 
 

@@ -12,7 +12,7 @@ import hmac
 import json
 from typing import Any
 
-from services.errors import InvalidCursor, InvalidInput
+from services.errors import ErrorCode, InvalidCursor, InvalidInput
 
 _MAC_BYTES = 12
 
@@ -46,7 +46,7 @@ def check_page_size(first: int | None, maximum: int, *, name: str = "first") -> 
         return None
     if first < 0 or first > maximum:
         raise InvalidInput(
-            "INVALID_ARGUMENT", f"'{name}' must be between 0 and {maximum}.", (name,)
+            ErrorCode.INVALID_ARGUMENT, f"'{name}' must be between 0 and {maximum}.", (name,)
         )
     return first
 

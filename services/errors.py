@@ -7,14 +7,46 @@ onto ``UserError``; nothing here knows about GraphQL.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Every code a client can see in a payload's `errors` (GraphQL enum `ErrorCode`): a
+    misspelt code fails mypy instead of becoming INVALID_INPUT."""
+
+    NOT_FOUND = "NOT_FOUND"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    PARTNERSHIP_INACTIVE = "PARTNERSHIP_INACTIVE"
+    TERMS_NOT_ACCEPTED = "TERMS_NOT_ACCEPTED"
+    INVALID_BODY = "INVALID_BODY"
+    ATTACHMENT_TYPE_NOT_ALLOWED = "ATTACHMENT_TYPE_NOT_ALLOWED"
+    ATTACHMENT_TOO_LARGE = "ATTACHMENT_TOO_LARGE"
+    TOO_MANY_ATTACHMENTS = "TOO_MANY_ATTACHMENTS"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    # Platform API, messaging settings and account administration (SPEC §7–§9).
+    CONVERSATION_NOT_ALLOWED = "CONVERSATION_NOT_ALLOWED"
+    RECIPIENT_NOT_ACCEPTING = "RECIPIENT_NOT_ACCEPTING"
+    AWAITING_REPLY = "AWAITING_REPLY"
+    LAST_ADMIN = "LAST_ADMIN"
+    ROLE_IN_USE = "ROLE_IN_USE"
+    DUPLICATE_EXTERNAL_ID = "DUPLICATE_EXTERNAL_ID"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_TEMPLATE = "INVALID_TEMPLATE"
+    CANCELLED = "CANCELLED"
+
 
 class DomainError(Exception):
     """An expected failure a client can act on; never carries internal detail."""
 
-    code: str = "INVALID_INPUT"
+    code: ErrorCode = ErrorCode.INVALID_INPUT
 
     def __init__(
-        self, message: str, *, code: str | None = None, field: tuple[str, ...] | None = None
+        self, message: str, *, code: ErrorCode | None = None, field: tuple[str, ...] | None = None
     ) -> None:
         super().__init__(message)
         if code is not None:
@@ -29,17 +61,17 @@ class DomainError(Exception):
 class NotFound(DomainError):
     """Missing, or not visible to the caller: the two must look the same."""
 
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class PermissionDenied(DomainError):
-    code = "PERMISSION_DENIED"
+    code = ErrorCode.PERMISSION_DENIED
 
 
 class InvalidInput(DomainError):
     """A rejected input whose code the raiser chooses (e.g. ``INVALID_BODY``)."""
 
-    def __init__(self, code: str, message: str, field: tuple[str, ...] | None = None) -> None:
+    def __init__(self, code: ErrorCode, message: str, field: tuple[str, ...] | None = None) -> None:
         super().__init__(message, code=code, field=field)
 
 
@@ -51,21 +83,21 @@ class AttachmentRejected(InvalidInput):
 class Unauthenticated(DomainError):
     """No usable credentials: absent, malformed, forged or expired token, or unknown user."""
 
-    code = "UNAUTHENTICATED"
+    code = ErrorCode.UNAUTHENTICATED
 
 
 class InvalidCursor(DomainError):
-    code = "INVALID_CURSOR"
+    code = ErrorCode.INVALID_CURSOR
 
 
 class IdempotencyConflict(DomainError):
-    code = "IDEMPOTENCY_CONFLICT"
+    code = ErrorCode.IDEMPOTENCY_CONFLICT
 
 
 class RateLimited(DomainError):
     """Too many requests; `retry_after` is the number of seconds to wait."""
 
-    code = "RATE_LIMITED"
+    code = ErrorCode.RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)

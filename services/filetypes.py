@@ -8,7 +8,7 @@ Invariants:
 - The file is read in bounded pieces (at most one 64 KiB chunk, one CSV field, or one
   1 MiB CSV line at a time); a 25 MiB upload never sits in memory.
 - Anything that is not one of the five types raises
-  ``AttachmentRejected("ATTACHMENT_TYPE_NOT_ALLOWED", ...)``; nothing else escapes for bad
+  ``AttachmentRejected(ErrorCode.ATTACHMENT_TYPE_NOT_ALLOWED, ...)``; nothing else escapes for bad
   content (an ``OSError`` reading our own staged file is a server fault and propagates).
 
 Decisions:
@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from services.errors import AttachmentRejected
+from services.errors import AttachmentRejected, ErrorCode
 
 CHUNK = 64 * 1024
 ALLOWED = "CSV, PDF, JPEG, PNG or GIF"
@@ -83,7 +83,7 @@ def sniff_file(path: Path) -> str:
             return _check_csv(path)
     except _Malformed as e:
         raise AttachmentRejected(
-            "ATTACHMENT_TYPE_NOT_ALLOWED", f"File refused: {e.args[0]}. Allowed: {ALLOWED}."
+            ErrorCode.ATTACHMENT_TYPE_NOT_ALLOWED, f"File refused: {e.args[0]}. Allowed: {ALLOWED}."
         ) from None
 
 

@@ -1,16 +1,12 @@
-"""Per-process fan-out of account events to local subscribers.
+"""Per-process fan-out of account events to local subscribers (broadcaster's shape).
 
-For each account with local subscribers the hub keeps one *feed*: its position in the
-account's event log. A bus notification (or a resync, or the safety-net poll) makes the feed
-read what is new from the database once, and the same `Batch` goes to every subscriber of
-that account. Subscribers never query the database for live events; only the replay of a
-cursor (`subscribe(after=…)`) reads per subscriber.
+One *feed* per account with local subscribers: its position in the account's event log. A bus
+notification (or a resync, or the safety-net poll) makes the feed read what is new from the
+database once, and the same `Batch` goes to every subscriber of that account. Only the replay
+of a cursor (`subscribe(after=…)`) reads per subscriber.
 
-Invariants, per subscriber: events come in `seq` order, each at most once, and with no gap
-from its starting position: replay reads the log until it has caught up with everything the
-feed has pushed meanwhile, then switches to the pushed batches, skipping seqs already seen.
-A subscriber's buffer holds at most `queue_size` events; past that it fails with
-`SlowConsumer` and holds nothing, so a stalled client cannot make the server grow.
+Each subscriber is a bounded queue (services.subscriber): in order, no gap, no repeat, and
+cut off with `SlowConsumer` past `queue_size` events.
 """
 
 from __future__ import annotations
@@ -18,98 +14,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Generator,
-    Hashable,
-    Sequence,
-)
-from dataclasses import dataclass
-from functools import partial
-from typing import Any, TypeVar, cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from uuid import UUID
 
 from models import Account
+from services import metrics
 from services.bus import EventBus
-from services.events_log import EventRecord, fetch_events, latest_seq
+from services.events_log import fetch_events, latest_seq
+from services.subscriber import (
+    PAGE_SIZE,
+    Batch,
+    Delivery,
+    Pending,
+    SlowConsumer,
+    Subscriber,
+)
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-PAGE_SIZE = 500
 POLL_SECONDS = 2.0
 DB_RETRY_SECONDS = 0.5
-
-
-Prepare = Callable[["Batch", Sequence["Subscriber"]], Awaitable[object]]
-# A subscriber's own handling of a live delivery, called by the hub in the batch's pump so
-# that an idle subscriber's task need not wake: False when its task must take the delivery,
-# True when there is nothing to send, or the coroutine that sends it.
-Direct = Callable[["Delivery"], "Coroutine[Any, Any, None] | bool"]
-
-
-class SlowConsumer(Exception):
-    """The subscriber fell `queue_size` events behind; it may resume from its last cursor."""
 
 
 class HubStopped(Exception):
     """The process is shutting down."""
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    record: EventRecord
-    batch: Batch
-
-
-class Batch:
-    """Events read once and shared by every local subscriber of an account.
-
-    `shared` memoises what is derived from them (payloads, the audience's permissions) so
-    that it is built once per batch, not once per subscriber.
-    """
-
-    __slots__ = ("_memo", "records")
-
-    def __init__(self, records: Sequence[EventRecord]) -> None:
-        self.records = records
-        self._memo: dict[Hashable, asyncio.Future[Any]] = {}
-
-    def deliveries(self) -> tuple[Delivery, ...]:
-        """The events as handed to subscribers; made once per batch by its reader."""
-        return tuple(Delivery(record, self) for record in self.records)
-
-    def ready(self, key: Hashable) -> object | None:
-        """What `shared` built for `key`, if it is built and did not fail; else None."""
-        future = self._memo.get(key)
-        if future is None or not future.done() or future.cancelled():
-            return None
-        if future.exception() is not None:
-            return None
-        return cast(object, future.result())
-
-    async def shared(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
-        future = self._memo.get(key)
-        if future is None:
-            future = asyncio.ensure_future(build())
-            self._memo[key] = future
-        if not future.done():
-            # A waiter of its own (lighter than asyncio.shield, thousands wait at once): one
-            # subscriber going away must not cancel the build the others wait for.
-            waiter = asyncio.get_running_loop().create_future()
-            future.add_done_callback(partial(_release, waiter))
-            await waiter
-        return cast(T, future.result())
-
-
-def _release(waiter: asyncio.Future[None], _: object) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+Prepare = Callable[[Batch, Sequence[Subscriber]], Awaitable[object]]
+MakeSubscriber = Callable[..., Subscriber]  # called as Subscriber(account_id, start, …)
 
 
 class _Feed:
@@ -135,174 +67,6 @@ class _Feed:
         self.opener: asyncio.Task[None] | None = None
         self.pump: asyncio.Task[None] | None = None
         self.prepare: Prepare | None = None
-
-
-class _Resume:
-    """Awaits the rest of a send the hub started: a coroutine suspended on `blocked`."""
-
-    __slots__ = ("blocked", "coro")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], blocked: Any) -> None:
-        self.coro = coro
-        self.blocked = blocked
-
-    def __await__(self) -> Generator[Any, None, None]:
-        coro, blocked = self.coro, self.blocked
-        while True:
-            try:
-                yield blocked
-            except BaseException as error:  # cancellation goes to the send
-                try:
-                    blocked = coro.throw(error)
-                except StopIteration:
-                    return
-                continue
-            try:
-                blocked = coro.send(None)
-            except StopIteration:
-                return
-
-
-class Subscriber:
-    """One subscription's view of its account's events; iterate `events()`.
-
-    With `direct`, a live delivery that reaches the subscriber while its task sleeps with
-    nothing buffered is handed to `direct` in the hub's pump instead of waking the task; a
-    send that cannot finish at once (the socket is not writable) is finished by the task.
-    """
-
-    __slots__ = (
-        "_buffer",
-        "_error",
-        "_high",
-        "_limit",
-        "_live_high",
-        "_pending",
-        "_replaying",
-        "_waiter",
-        "direct",
-    )
-
-    def __init__(
-        self, start: int, *, replay: bool, limit: int, direct: Direct | None = None
-    ) -> None:
-        # Made when events are pushed and dropped once taken: an idle subscriber holds none.
-        self._buffer: deque[Delivery] | None = None
-        self._high = start  # highest seq yielded or buffered
-        self._replaying = replay
-        self._live_high = 0  # highest seq pushed while replaying (and not kept)
-        self._limit = limit
-        self._error: Exception | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._pending: _Resume | None = None  # a direct send left for the task to finish
-        self.direct = direct
-
-    @property
-    def backlog(self) -> int:
-        """Events pushed and not yet taken."""
-        return len(self._buffer) if self._buffer is not None else 0
-
-    def push(self, deliveries: Sequence[Delivery]) -> None:
-        """Take a batch's `deliveries()`: the same tuple goes to every subscriber."""
-        if self._error is not None:
-            return
-        if self._replaying:
-            self._live_high = max(self._live_high, deliveries[-1].record.seq)
-            return
-        if (
-            self.direct is not None
-            and self._buffer is None
-            and self._pending is None
-            and self._waiter is not None
-            and not self._waiter.done()  # also done once the task is cancelled
-            and len(deliveries) <= self._limit  # a longer batch may be more than it may hold
-        ):
-            taken = self._push_direct(deliveries)
-            if self._error is not None:
-                return
-            if taken == len(deliveries):
-                if self._pending is not None:
-                    self._wake()
-                return
-            deliveries = deliveries[taken:]
-        buffer = self._buffer
-        if buffer is None:
-            buffer = self._buffer = deque()
-        for delivery in deliveries:
-            if delivery.record.seq > self._high:
-                buffer.append(delivery)
-                self._high = delivery.record.seq
-        if len(buffer) > self._limit:
-            self.fail(SlowConsumer(f"subscriber fell more than {self._limit} events behind"))
-        self._wake()
-
-    def _push_direct(self, deliveries: Sequence[Delivery]) -> int:
-        """Hand deliveries to `direct` in order; how many it took (the rest are buffered)."""
-        assert self.direct is not None
-        for index, delivery in enumerate(deliveries):
-            if delivery.record.seq <= self._high:
-                continue
-            outcome = self.direct(delivery)
-            if outcome is False:
-                return index
-            self._high = delivery.record.seq
-            if outcome is True:
-                continue
-            try:
-                blocked = outcome.send(None)
-            except StopIteration:
-                continue
-            except Exception as error:  # raised in the subscriber's task, as its own send
-                self.fail(error)
-                return len(deliveries)
-            self._pending = _Resume(outcome, blocked)
-            return index + 1
-        return len(deliveries)
-
-    def fail(self, error: Exception) -> None:
-        if self._error is None:
-            self._error = error
-            self._buffer = None
-            if self._pending is not None:
-                self._pending.coro.close()
-                self._pending = None
-            self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def events(self, account_id: UUID) -> AsyncIterator[Delivery]:
-        while self._replaying:
-            if self._error is not None:
-                raise self._error
-            records = await fetch_events(account_id, self._high, PAGE_SIZE)
-            if records:
-                for delivery in Batch(records).deliveries():
-                    self._high = delivery.record.seq
-                    yield delivery
-            elif self._live_high <= self._high:
-                # Caught up with the log and with everything pushed meanwhile; no await
-                # between this check and the switch, so no push can fall in between.
-                self._replaying = False
-        while True:
-            pending = self._pending
-            if pending is not None:
-                self._pending = None
-                await pending
-                continue
-            buffer = self._buffer
-            if buffer:
-                delivery = buffer.popleft()
-                if not buffer:
-                    self._buffer = None
-                yield delivery
-                continue
-            if self._error is not None:
-                raise self._error
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
-            self._waiter = None
 
 
 class Hub:
@@ -349,42 +113,34 @@ class Hub:
         after: int | None,
         *,
         prepare: Prepare | None = None,
-        direct: Direct | None = None,
+        make: MakeSubscriber = Subscriber,
     ) -> AsyncIterator[Subscriber]:
         """Events of `account_id` after position `after`, or from now on when it is None.
 
         `prepare` (the first one given for the account is kept) is awaited with each live
         batch and the feed's subscribers before the batch is pushed, to fill `Batch.shared`
-        while the subscribers sleep: what they share is ready before any of them needs it.
-        `direct`: see `Subscriber`.
+        while they sleep. `make` builds the subscriber (a `Subscriber` subclass).
         """
         if self._stopped:
             raise HubStopped("server shutting down")
-        feed = self._feeds.get(account_id)
-        if feed is None:
-            feed = self._open(account_id)
+        feed = self._feeds.get(account_id) or self._open(account_id)
         subscriber: Subscriber | None = None
         feed.users += 1
-        if feed.prepare is None:
-            feed.prepare = prepare
+        feed.prepare = feed.prepare or prepare
         try:
             await asyncio.shield(feed.ready)
             # Registered at the feed's current position with no await in between: every
             # later event reaches the subscriber by push, every earlier one by replay.
-            if after is None:
-                subscriber = Subscriber(
-                    feed.cursor, replay=False, limit=self._queue_size, direct=direct
-                )
-            else:
-                subscriber = Subscriber(
-                    max(after, 0), replay=True, limit=self._queue_size, direct=direct
-                )
+            start = feed.cursor if after is None else max(after, 0)
+            subscriber = make(account_id, start, replay=after is not None, limit=self._queue_size)
             feed.subscribers.add(subscriber)
+            metrics.ACTIVE_SUBSCRIPTIONS.inc()
             yield subscriber
         finally:
             feed.users -= 1
             if subscriber is not None:
                 feed.subscribers.discard(subscriber)
+                metrics.ACTIVE_SUBSCRIPTIONS.dec()
             if feed.users == 0 and self._feeds.get(account_id) is feed:
                 self._close(feed)
 
@@ -403,8 +159,7 @@ class Hub:
     # Feeds
 
     def _open(self, account_id: UUID) -> _Feed:
-        feed = _Feed(account_id)
-        self._feeds[account_id] = feed
+        feed = self._feeds[account_id] = _Feed(account_id)
         feed.opener = asyncio.create_task(self._read_start(feed))
         return feed
 
@@ -456,8 +211,7 @@ class Hub:
             deliveries = batch.deliveries()
             for subscriber in list(feed.subscribers):
                 subscriber.push(deliveries)
-            if len(records) == PAGE_SIZE:
-                feed.dirty = True
+            feed.dirty = feed.dirty or len(records) == PAGE_SIZE
 
     async def _poll_forever(self) -> None:
         """Safety net for notifications lost without a reconnect (e.g. a failed publish)."""
@@ -477,3 +231,16 @@ class Hub:
                 feed = chunk.get(account_id)
                 if feed is not None and int(seq) > feed.cursor:
                     self._wake(feed)
+
+
+__all__ = [
+    "Batch",
+    "Delivery",
+    "Hub",
+    "HubStopped",
+    "MakeSubscriber",
+    "Pending",
+    "Prepare",
+    "SlowConsumer",
+    "Subscriber",
+]

@@ -23,7 +23,7 @@ from models import (
     Permission,
 )
 from services.auth import Viewer
-from services.errors import InvalidInput, PermissionDenied
+from services.errors import ErrorCode, InvalidInput, PermissionDenied
 
 MAX_PROSPECT_MESSAGES = 10
 BRAND_FIELDS = ("partners_may_start_conversations", "prospect_messages_before_reply")
@@ -53,14 +53,14 @@ async def update_settings(viewer: Viewer, change: SettingsChange) -> Account:
     for name in wanted:
         if name in other_kind:
             raise InvalidInput(
-                "INVALID_INPUT",
+                ErrorCode.INVALID_INPUT,
                 f"{_PUBLIC[name]} is not a setting of {viewer.account_kind.value} accounts.",
                 (_PUBLIC[name],),
             )
     count = wanted.get("prospect_messages_before_reply")
     if isinstance(count, int) and not 0 <= count <= MAX_PROSPECT_MESSAGES:
         raise InvalidInput(
-            "INVALID_INPUT",
+            ErrorCode.INVALID_INPUT,
             f"prospectMessagesBeforeReply is between 0 and {MAX_PROSPECT_MESSAGES}.",
             ("prospectMessagesBeforeReply",),
         )
@@ -95,7 +95,7 @@ async def check_messaging_settings(
             brand = await _account(conn, brand_id)
             if not brand.partners_may_start_conversations:
                 raise InvalidInput(
-                    "CONVERSATION_NOT_ALLOWED",
+                    ErrorCode.CONVERSATION_NOT_ALLOWED,
                     "This brand does not let partners start conversations; it may write first.",
                     ("recipientAccountId",),
                 )
@@ -111,14 +111,14 @@ async def check_messaging_settings(
     partner = await _account(conn, partner_id)
     if not partner.accepts_prospect_messages:
         raise InvalidInput(
-            "RECIPIENT_NOT_ACCEPTING",
+            ErrorCode.RECIPIENT_NOT_ACCEPTING,
             "This partner does not accept messages from brands it is not working with.",
             ("recipientAccountId",),
         )
     brand = await _account(conn, brand_id)
     if sent >= brand.prospect_messages_before_reply:
         raise InvalidInput(
-            "AWAITING_REPLY",
+            ErrorCode.AWAITING_REPLY,
             f"{sent} message(s) sent to this prospect without a reply: wait for one.",
             ("recipientAccountId",),
         )

@@ -39,14 +39,15 @@ WEBSOCKET_CONNECTIONS = Gauge(
 )
 ACTIVE_SUBSCRIPTIONS = Gauge(
     "liaison_active_subscriptions",
-    "Running GraphQL subscriptions.",
+    "Running GraphQL subscriptions (subscribers of the hubs).",
     multiprocess_mode="livesum",
 )
 EVENTS_PUBLISHED = Counter(
     "liaison_events_published_total", "Notifications published to the event bus (one per commit)."
 )
 EVENTS_DELIVERED = Counter(
-    "liaison_events_delivered_total", "Live events delivered to subscribers."
+    "liaison_events_delivered_total",
+    "Events (live and replayed) handed to subscribers' websockets, one per subscriber.",
 )
 SCAN_JOBS = Counter(
     "liaison_scan_jobs_total",
@@ -59,7 +60,9 @@ SCAN_DURATION = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 RATE_LIMITED = Counter(
-    "liaison_rate_limited_total", "Requests refused by a rate limit, by limit.", ["limit"]
+    "liaison_rate_limited_total",
+    "Requests refused by a rate limit, by the limit that refused (user, account, upload_bytes).",
+    ["limit"],
 )
 
 INVALID_OPERATION = "invalid"

@@ -30,7 +30,7 @@ from tortoise.transactions import in_transaction
 
 from models import Account, AccountKind, EventKind, Partnership, PartnershipStatus, Role, User
 from services import accounts, events_log
-from services.errors import DomainError, InvalidInput, NotFound
+from services.errors import DomainError, ErrorCode, InvalidInput, NotFound
 from services.sql import fetch, is_sqlite
 
 MAX_BATCH = 500
@@ -41,7 +41,7 @@ MAX_NAME = 200
 class BatchTooLarge(DomainError):
     """A batch over `MAX_BATCH` items: refused whole, as a top-level error."""
 
-    code = "INVALID_ARGUMENT"
+    code = ErrorCode.INVALID_ARGUMENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ def check_batch(items: Sequence[object]) -> None:
 def _check_id(value: str, field: str) -> None:
     if not 1 <= len(value) <= MAX_EXTERNAL_ID or "\x00" in value:
         raise InvalidInput(
-            "INVALID_INPUT", f"{field} has 1 to {MAX_EXTERNAL_ID} characters.", (field,)
+            ErrorCode.INVALID_INPUT, f"{field} has 1 to {MAX_EXTERNAL_ID} characters.", (field,)
         )
 
 
@@ -101,7 +101,7 @@ def _check_name(value: str) -> str:
     name = value.strip()
     if not 1 <= len(name) <= MAX_NAME or any(ord(c) < 32 for c in name):
         raise InvalidInput(
-            "INVALID_INPUT", f"name has 1 to {MAX_NAME} printable characters.", ("name",)
+            ErrorCode.INVALID_INPUT, f"name has 1 to {MAX_NAME} printable characters.", ("name",)
         )
     return name
 
@@ -112,7 +112,7 @@ def _check_email(value: str) -> str:
         checked = validate_email(value, check_deliverability=False, test_environment=True)
     except EmailNotValidError as error:
         raise InvalidInput(
-            "INVALID_INPUT", f"email is not an address: {error}", ("email",)
+            ErrorCode.INVALID_INPUT, f"email is not an address: {error}", ("email",)
         ) from None
     return str(checked.normalized).lower()
 
@@ -123,7 +123,9 @@ def _duplicates(keys: Sequence[Hashable]) -> set[Hashable]:
 
 def _duplicate_error(field: str) -> InvalidInput:
     return InvalidInput(
-        "DUPLICATE_EXTERNAL_ID", "The same key appears more than once in this batch.", (field,)
+        ErrorCode.DUPLICATE_EXTERNAL_ID,
+        "The same key appears more than once in this batch.",
+        (field,),
     )
 
 
@@ -159,7 +161,7 @@ async def _upsert_account(item: AccountItem, duplicate: bool) -> Outcome:
             except IntegrityError:
                 continue  # created meanwhile by a concurrent call: update it instead
             return Outcome(item.external_id, account.id, created=True)
-        raise InvalidInput("INVALID_INPUT", "The account could not be written; retry.")
+        raise InvalidInput(ErrorCode.INVALID_INPUT, "The account could not be written; retry.")
     except DomainError as error:
         return Outcome(item.external_id, error=error)
 
@@ -167,7 +169,7 @@ async def _upsert_account(item: AccountItem, duplicate: bool) -> Outcome:
 async def _update_account(existing: Account, item: AccountItem, name: str) -> Outcome:
     if existing.kind is not item.kind:
         raise InvalidInput(
-            "INVALID_INPUT",
+            ErrorCode.INVALID_INPUT,
             f"This account is a {existing.kind.value}; its kind cannot change.",
             ("kind",),
         )
@@ -208,7 +210,7 @@ async def upsert_users(
 
 
 def _email_taken() -> InvalidInput:
-    return InvalidInput("EMAIL_TAKEN", "Another user has this e-mail address.", ("email",))
+    return InvalidInput(ErrorCode.EMAIL_TAKEN, "Another user has this e-mail address.", ("email",))
 
 
 async def _upsert_user(
@@ -246,7 +248,7 @@ async def _upsert_user(
             return Outcome(item.external_id, user.id, created=True), False
         if existing.account_id != account_id:  # type: ignore[attr-defined]
             raise InvalidInput(
-                "INVALID_INPUT",
+                ErrorCode.INVALID_INPUT,
                 "A user cannot move to another account.",
                 ("accountExternalId",),
             )
@@ -318,7 +320,9 @@ def _side(
         raise NotFound("No account with that externalId.", field=(field,))
     if ref[1] is not kind:
         raise InvalidInput(
-            "INVALID_INPUT", f"That account is a {ref[1].value}, not a {kind.value}.", (field,)
+            ErrorCode.INVALID_INPUT,
+            f"That account is a {ref[1].value}, not a {kind.value}.",
+            (field,),
         )
     return ref[0]
 

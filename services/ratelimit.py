@@ -48,8 +48,9 @@ class Charge:
 
 
 class RateLimiter(Protocol):
-    async def acquire(self, charges: Sequence[Charge]) -> float:
-        """0 and every bucket charged, or the seconds to wait and nothing charged."""
+    async def acquire(self, charges: Sequence[Charge]) -> tuple[float, str]:
+        """(0, "") and every bucket charged, or the seconds to wait and the name of the
+        charge that needs the longest wait, and nothing charged."""
         ...
 
     async def close(self) -> None: ...
@@ -59,30 +60,33 @@ class MemoryRateLimiter:
     def __init__(self) -> None:
         self._tats: dict[str, float] = {}
 
-    async def acquire(self, charges: Sequence[Charge]) -> float:
+    async def acquire(self, charges: Sequence[Charge]) -> tuple[float, str]:
         now = time.monotonic()
         new: dict[str, float] = {}
-        wait = 0.0
+        wait, limit = 0.0, ""
         for c in charges:
             tat = max(self._tats.get(c.key, now), now) + c.capped_cost * c.interval
-            wait = max(wait, tat - now - c.window)
+            if tat - now - c.window > wait:
+                wait, limit = tat - now - c.window, c.name
             new[c.key] = tat
         if wait > 0:
-            return wait
+            return wait, limit
         self._tats.update(new)
         if len(self._tats) > 100_000:  # forget drained buckets
             self._tats = {k: t for k, t in self._tats.items() if t > now}
-        return 0.0
+        return 0.0, ""
 
     async def close(self) -> None:
         return None
 
 
-# KEYS: bucket keys; ARGV: interval, window, cost per key. Returns the wait as a string.
+# KEYS: bucket keys; ARGV: interval, window, cost per key. Returns "wait:i", i the 1-based
+# index of the key that needs the longest wait (0 when allowed).
 _GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local wait = 0
+local worst = 0
 local tats = {}
 for i = 1, #KEYS do
   local interval = tonumber(ARGV[3 * i - 2])
@@ -92,15 +96,18 @@ for i = 1, #KEYS do
   local tat = now
   if stored then tat = math.max(tonumber(stored), now) end
   local new = tat + cost * interval
-  wait = math.max(wait, new - now - window)
+  if new - now - window > wait then
+    wait = new - now - window
+    worst = i
+  end
   tats[i] = new
 end
-if wait > 0 then return tostring(wait) end
+if wait > 0 then return tostring(wait) .. ':' .. worst end
 for i = 1, #KEYS do
   local ttl = math.ceil((tats[i] - now) * 1000) + 1000
   redis.call('SET', KEYS[i], tostring(tats[i]), 'PX', ttl)
 end
-return '0'
+return '0:0'
 """
 
 
@@ -111,7 +118,7 @@ class RedisRateLimiter:
         )
         self._script: Any = self._client.register_script(_GCRA)
 
-    async def acquire(self, charges: Sequence[Charge]) -> float:
+    async def acquire(self, charges: Sequence[Charge]) -> tuple[float, str]:
         keys = [KEY_PREFIX + c.key for c in charges]
         args: list[float | int] = []
         for c in charges:
@@ -120,8 +127,10 @@ class RedisRateLimiter:
             reply = await self._script(keys=keys, args=args)
         except (redis.RedisError, OSError) as error:
             log.warning("rate limiter: Redis unavailable, allowing: %r", error)
-            return 0.0
-        return float(reply.decode() if isinstance(reply, bytes) else reply)
+            return 0.0, ""
+        wait, _, index = (reply.decode() if isinstance(reply, bytes) else str(reply)).partition(":")
+        worst = int(index or 0)
+        return float(wait), charges[worst - 1].name if worst > 0 else ""
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -164,9 +173,9 @@ class SendRateLimits:
                     upload_bytes,
                 )
             )
-        wait = await self.limiter.acquire([c for c in charges if c.limit > 0])
+        wait, limit = await self.limiter.acquire([c for c in charges if c.limit > 0])
         if wait > 0:
-            metrics.RATE_LIMITED.labels("send").inc()
+            metrics.RATE_LIMITED.labels(limit).inc()
             retry_after = math.ceil(wait * 10) / 10
             raise RateLimited(
                 f"Sending rate limit reached; try again in {retry_after:g} seconds.",

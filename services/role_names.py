@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from confusables import CONFUSABLE_MAP
 
-from services.errors import InvalidInput
+from services.errors import ErrorCode, InvalidInput
 
 MAX_NAME_CHARS = 64
 # Control, format (bidi and zero-width), surrogate, private use, unassigned; line and
@@ -30,14 +30,14 @@ def clean_name(raw: str, field: tuple[str, ...] = ("name",)) -> str:
         category = unicodedata.category(char)
         if category in _REFUSED_CATEGORIES or (category == "Zs" and char != " "):
             raise InvalidInput(
-                "INVALID_INPUT",
+                ErrorCode.INVALID_INPUT,
                 f"A role name may not contain the character U+{ord(char):04X}.",
                 field,
             )
     name = name.strip()
     if not 1 <= len(name) <= MAX_NAME_CHARS:
         raise InvalidInput(
-            "INVALID_INPUT", f"A role name has 1 to {MAX_NAME_CHARS} characters.", field
+            ErrorCode.INVALID_INPUT, f"A role name has 1 to {MAX_NAME_CHARS} characters.", field
         )
     return name
 

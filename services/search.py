@@ -24,7 +24,7 @@ from models import PartnershipStatus
 from services.auth import Viewer
 from services.conversations import Page, require_messaging
 from services.cursors import CursorCodec
-from services.errors import InvalidInput
+from services.errors import ErrorCode, InvalidInput
 from services.inbox import MessageRow
 from services.search_text import SearchQuery, parse_query, snippet
 from services.sql import fetch, is_sqlite
@@ -64,7 +64,7 @@ def _account_ids(raw: Sequence[str]) -> list[uuid.UUID]:
     """Well-formed ids only: a malformed or foreign one simply matches nothing."""
     if len(raw) > MAX_COUNTERPART_IDS:
         raise InvalidInput(
-            "INVALID_ARGUMENT",
+            ErrorCode.INVALID_ARGUMENT,
             f"counterpartIds has at most {MAX_COUNTERPART_IDS} ids.",
             ("filter", "counterpartIds"),
         )

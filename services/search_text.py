@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.search_index import WORD, fold, words
-from services.errors import InvalidInput
+from services.errors import ErrorCode, InvalidInput
 
 MAX_QUERY_CHARS = 500
 MAX_QUERY_WORDS = 16
@@ -57,15 +57,19 @@ def parse_query(raw: str) -> SearchQuery:
     """The words of a search query; INVALID_ARGUMENT when there are none or too many."""
     if len(raw) > MAX_QUERY_CHARS:
         raise InvalidInput(
-            "INVALID_ARGUMENT", f"query has at most {MAX_QUERY_CHARS} characters.", ("query",)
+            ErrorCode.INVALID_ARGUMENT,
+            f"query has at most {MAX_QUERY_CHARS} characters.",
+            ("query",),
         )
     # Split again after folding: every term is letters and digits only, whatever folding did.
     terms = [t.group() for m in words(raw) for t in WORD.finditer(fold(m.group()))]
     if not terms:
-        raise InvalidInput("INVALID_ARGUMENT", "query has no word to search for.", ("query",))
+        raise InvalidInput(
+            ErrorCode.INVALID_ARGUMENT, "query has no word to search for.", ("query",)
+        )
     if len(terms) > MAX_QUERY_WORDS:
         raise InvalidInput(
-            "INVALID_ARGUMENT", f"query has at most {MAX_QUERY_WORDS} words.", ("query",)
+            ErrorCode.INVALID_ARGUMENT, f"query has at most {MAX_QUERY_WORDS} words.", ("query",)
         )
     return SearchQuery(tuple(dict.fromkeys(terms)))
 

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -49,13 +50,13 @@ from services.auth import Viewer
 from services.blobs import BlobStore
 from services.errors import (
     DomainError,
+    ErrorCode,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
     PermissionDenied,
 )
 from services.messaging_settings import check_messaging_settings
-from services.ratelimit import SendRateLimits
 
 MAX_BODY_CHARS = 10_000
 MAX_ATTACHMENTS = 10
@@ -66,6 +67,9 @@ BRAND_MAY_SEND = frozenset(
     {PartnershipStatus.PROSPECT, PartnershipStatus.PENDING, PartnershipStatus.ACTIVE}
 )
 PARTNER_MAY_SEND = frozenset({PartnershipStatus.PENDING, PartnershipStatus.ACTIVE})
+
+if TYPE_CHECKING:  # the limiter's Redis client is the server's, not the rules'
+    from services.ratelimit import SendRateLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,20 +153,22 @@ async def send(
 def check_body(body: str | None, has_files: bool) -> str:
     text = (body or "").strip()
     if "\x00" in text:
-        raise InvalidInput("INVALID_BODY", "The body may not contain NUL characters.", ("body",))
+        raise InvalidInput(
+            ErrorCode.INVALID_BODY, "The body may not contain NUL characters.", ("body",)
+        )
     if len(text) > MAX_BODY_CHARS:
         raise InvalidInput(
-            "INVALID_BODY", f"The body has at most {MAX_BODY_CHARS} characters.", ("body",)
+            ErrorCode.INVALID_BODY, f"The body has at most {MAX_BODY_CHARS} characters.", ("body",)
         )
     if not text and not has_files:
-        raise InvalidInput("INVALID_BODY", "The body is empty.", ("body",))
+        raise InvalidInput(ErrorCode.INVALID_BODY, "The body is empty.", ("body",))
     return text
 
 
 def check_client_message_id(value: str | None) -> str | None:
     if value is not None and not 1 <= len(value) <= MAX_CLIENT_MESSAGE_ID:
         raise InvalidInput(
-            "INVALID_INPUT",
+            ErrorCode.INVALID_INPUT,
             f"clientMessageId has 1 to {MAX_CLIENT_MESSAGE_ID} characters.",
             ("clientMessageId",),
         )
@@ -186,7 +192,7 @@ def check_may_send(
     ):
         return
     raise InvalidInput(
-        "PARTNERSHIP_INACTIVE",
+        ErrorCode.PARTNERSHIP_INACTIVE,
         f"Messages cannot be sent in a {status.value} partnership.",
         ("recipientAccountId",),
     )
@@ -251,7 +257,7 @@ async def check_send(
     account = await Account.get(id=viewer.account_id)
     if not terms_accepted(account):
         raise InvalidInput(
-            "TERMS_NOT_ACCEPTED", "Your account has not accepted the messaging terms."
+            ErrorCode.TERMS_NOT_ACCEPTED, "Your account has not accepted the messaging terms."
         )
     if client_message_id is None:
         conversation = await Conversation.filter(partnership_id=partnership.id).first()
@@ -288,7 +294,7 @@ async def send_message(
         account = await Account.get(id=viewer.account_id)
         if not terms_accepted(account):
             raise InvalidInput(
-                "TERMS_NOT_ACCEPTED", "Your account has not accepted the messaging terms."
+                ErrorCode.TERMS_NOT_ACCEPTED, "Your account has not accepted the messaging terms."
             )
         try:
             result, keys = await _do_send(

@@ -1,12 +1,16 @@
-"""Open websockets of this process by user, so that a deactivated user's close at once.
+"""Live sessions (open websockets) of this process, so that rules can end them.
 
-SPEC §8: an inactive user's tokens stop working at once — HTTP answers 401 (services.auth
-reads `users.active` on every request), and every open websocket of the user closes with
-4403. `close_users` does it in the process that deactivated them; a background sweep
-(every `poll_seconds`, one indexed query on `users.deactivated_at`) does it in every other
-process, so with several `serve` processes a socket closes within about a second.
+A session is opened once its token is accepted and ends when its socket closes. It is closed
+(the transport uses websocket close code 4403) when:
 
-Sockets are held weakly: one that ends is forgotten with its connection, nothing to undo.
+- its token's `exp` passes: a timer at that instant, so no event reaches it afterwards;
+- `close_user` / `close_account` is called in this process (a deactivated user, a deleted
+  account): at once;
+- a sweep (every `SWEEP_SECONDS`, one query per 1,000 users) finds that its user may no
+  longer sign in (`signed_in_user_ids`: deleted or deactivated): this is how a change made by
+  another process reaches this one, within about a second.
+
+Knows nothing of websockets: the transport hands each session its own `close` callable.
 """
 
 from __future__ import annotations
@@ -14,86 +18,125 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
-import weakref
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+from uuid import UUID
 
 from models import User
 
-log = logging.getLogger("liaison.sessions")
+logger = logging.getLogger(__name__)
 
-CLOSE_DEACTIVATED = 4403
-DEACTIVATED_REASON = "User deactivated"
-# How far back each sweep looks again: a socket registered just after a deactivation was
-# read by the previous sweep is still found by the next one.
-OVERLAP = timedelta(seconds=30)
+SWEEP_SECONDS = 1.0
+TOKEN_EXPIRED = "Token expired"
+SIGNED_OUT = "Signed out"
+DEACTIVATED = "User deactivated"
+
+CloseSession = Callable[[str], Awaitable[None]]  # called with the reason
 
 
-class Closable(Protocol):
-    """A websocket as the sessions see it (Starlette's `WebSocket` is one)."""
+class Session:
+    __slots__ = ("account_id", "close", "timer", "user_id")
 
-    async def close(self, code: int = ..., reason: str | None = ...) -> None: ...
+    def __init__(self, user_id: UUID, account_id: UUID, close: CloseSession) -> None:
+        self.user_id = user_id
+        self.account_id = account_id
+        self.close = close
+        self.timer: asyncio.TimerHandle | None = None
+
+
+async def signed_in_user_ids(user_ids: list[UUID]) -> set[UUID]:
+    """Which of `user_ids` may still hold a session. The one place to add a rule that signs
+    users out (e.g. a deactivated user): open sessions of other users are closed."""
+    rows = await User.filter(id__in=user_ids, active=True).values_list("id", flat=True)
+    return {row if isinstance(row, UUID) else UUID(str(row)) for row in rows}
 
 
 class Sessions:
-    def __init__(self, *, poll_seconds: float = 1.0) -> None:
-        self._sockets: weakref.WeakKeyDictionary[Closable, uuid.UUID] = weakref.WeakKeyDictionary()
-        self._poll_seconds = poll_seconds
-        self._since = datetime.now(UTC)
-        self._task: asyncio.Task[None] | None = None
+    """One per process (`Runtime.sessions`); `start`/`stop` run the cross-process sweep."""
 
-    def register(self, user_id: uuid.UUID, socket: Closable) -> None:
-        """Track an authenticated socket of `user_id` until it is gone."""
-        self._sockets[socket] = user_id
+    def __init__(self, *, sweep_seconds: float = SWEEP_SECONDS) -> None:
+        self._open: set[Session] = set()
+        self._sweep_seconds = sweep_seconds
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[int]] = set()
 
-    @property
-    def open_count(self) -> int:
-        return len(self._sockets)
+    def __len__(self) -> int:
+        return len(self._open)
 
-    async def close_users(self, user_ids: Iterable[uuid.UUID]) -> int:
-        """Close every socket of these users with 4403; how many were closed."""
+    def open(
+        self, user_id: UUID, account_id: UUID, expires_at: float, close: CloseSession
+    ) -> Session:
+        """Register a session whose token expires at `expires_at` (a Unix time)."""
+        session = Session(user_id, account_id, close)
+        self._open.add(session)
+        loop = asyncio.get_running_loop()
+        delay = max(expires_at - time.time(), 0.0)
+        session.timer = loop.call_at(loop.time() + delay, self._expire, session)
+        return session
+
+    def end(self, session: Session) -> None:
+        """The session's socket closed: forget it. Idempotent."""
+        self._open.discard(session)
+        if session.timer is not None:
+            session.timer.cancel()
+            session.timer = None
+
+    async def close_user(self, user_id: UUID, reason: str = SIGNED_OUT) -> int:
+        """Close this process's sessions of `user_id`; how many there were."""
+        return await self._close([s for s in self._open if s.user_id == user_id], reason)
+
+    async def close_users(self, user_ids: Iterable[UUID], reason: str = DEACTIVATED) -> int:
+        """Close this process's sessions of these users (deactivated by the platform, SPEC §8)."""
         wanted = set(user_ids)
-        doomed = [s for s, uid in list(self._sockets.items()) if uid in wanted]
-        for socket in doomed:
-            self._sockets.pop(socket, None)
-            with contextlib.suppress(RuntimeError, OSError):
-                await socket.close(CLOSE_DEACTIVATED, DEACTIVATED_REASON)
-        if doomed:
-            log.info("closed %d websocket(s) of deactivated users", len(doomed))
-        return len(doomed)
+        return await self._close([s for s in self._open if s.user_id in wanted], reason)
+
+    async def close_account(self, account_id: UUID, reason: str = SIGNED_OUT) -> int:
+        """Close this process's sessions of every user of `account_id`; how many there were."""
+        return await self._close([s for s in self._open if s.account_id == account_id], reason)
 
     async def sweep(self) -> int:
-        """Close the sockets of users deactivated (by any process) since the last sweep."""
-        started = datetime.now(UTC)
-        if not self._sockets:
-            self._since = started
-            return 0
-        rows = await User.filter(
-            active=False, deactivated_at__gte=self._since - OVERLAP
-        ).values_list("id", flat=True)
-        self._since = started
-        connected = set(self._sockets.values())
-        return await self.close_users(
-            uid for uid in (uuid.UUID(str(r)) for r in rows) if uid in connected
-        )
+        """Close the sessions of users `signed_in_user_ids` no longer lists."""
+        user_ids = list({s.user_id for s in self._open})
+        allowed: set[UUID] = set()
+        for start in range(0, len(user_ids), 1000):
+            allowed |= await signed_in_user_ids(user_ids[start : start + 1000])
+        return await self._close([s for s in self._open if s.user_id not in allowed], SIGNED_OUT)
 
     async def start(self) -> None:
-        if self._poll_seconds > 0 and self._task is None:
-            self._task = asyncio.create_task(self._sweep_forever(), name="liaison-sessions")
+        if self._sweep_seconds > 0:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="liaison-sessions")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        tasks: list[asyncio.Task[Any]] = [*self._closing]
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for session in list(self._open):
+            self.end(session)
+
+    async def _close(self, sessions: Iterable[Session], reason: str) -> int:
+        closing = list(sessions)
+        for session in closing:
+            self.end(session)
+        for session in closing:
+            with contextlib.suppress(Exception):
+                await session.close(reason)
+        return len(closing)
+
+    def _expire(self, session: Session) -> None:
+        task = asyncio.get_running_loop().create_task(self._close([session], TOKEN_EXPIRED))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(self._poll_seconds)
+            await asyncio.sleep(self._sweep_seconds)
+            if not self._open:
+                continue
             try:
                 await self.sweep()
             except Exception:
-                log.exception("sessions: sweeping deactivated users failed")
+                logger.exception("sessions: sweep failed")

@@ -19,7 +19,7 @@ from models import Account, AccountKind, MessageTemplate, Partnership, Permissio
 from services.auth import Viewer
 from services.conversations import Page
 from services.cursors import CursorCodec
-from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.errors import ErrorCode, InvalidInput, NotFound, PermissionDenied
 
 TOKENS = ("partner.name", "brand.name", "sender.name")
 MAX_NAME_CHARS = 200
@@ -55,7 +55,7 @@ def check_template(body: str, field: tuple[str, ...] = ("body",)) -> str:
         if token not in TOKENS:
             shown = body[start:end][:60]
             raise InvalidInput(
-                "INVALID_TEMPLATE",
+                ErrorCode.INVALID_TEMPLATE,
                 f"Unknown token {shown}: use {', '.join('{{' + t + '}}' for t in TOKENS)}.",
                 field,
             )
@@ -89,7 +89,7 @@ def _check_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= MAX_NAME_CHARS or any(not c.isprintable() for c in name):
         raise InvalidInput(
-            "INVALID_INPUT",
+            ErrorCode.INVALID_INPUT,
             f"A template name has 1 to {MAX_NAME_CHARS} printable characters.",
             ("name",),
         )
@@ -98,10 +98,12 @@ def _check_name(name: str) -> str:
 
 def _check_body(body: str) -> str:
     if not body.strip():
-        raise InvalidInput("INVALID_BODY", "The template body is empty.", ("body",))
+        raise InvalidInput(ErrorCode.INVALID_BODY, "The template body is empty.", ("body",))
     if len(body) > MAX_TEMPLATE_CHARS or "\x00" in body:
         raise InvalidInput(
-            "INVALID_BODY", f"A template has at most {MAX_TEMPLATE_CHARS} characters.", ("body",)
+            ErrorCode.INVALID_BODY,
+            f"A template has at most {MAX_TEMPLATE_CHARS} characters.",
+            ("body",),
         )
     return check_template(body)
 

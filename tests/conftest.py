@@ -142,3 +142,9 @@ def compiled_matches_graphql_core() -> Iterator[None]:
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["fast-path", "plain-path"])
+def live_fast_path(request: pytest.FixtureRequest) -> bool:
+    """Every test through `cluster` runs with the live fast path (gql.live) on and off."""
+    return bool(request.param)

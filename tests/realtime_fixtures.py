@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from tortoise.transactions import in_transaction
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Origin, Subprotocol
@@ -33,6 +34,7 @@ from services.auth import issue_token
 from services.bus import EventBus
 from tests.conftest import JWT_SECRET
 from tests.factories import SEND
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -191,6 +193,25 @@ class Server:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample of the server's /metrics (0 when absent)."""
+        response = httpx.get(
+            f"http://127.0.0.1:{self.port}/metrics",
+            headers={"authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
+
+    async def wait_subscriptions(self, count: int) -> None:
+        """Until exactly `count` subscriptions run on this server (those of earlier tests
+        have ended, the test's own are registered with the hub)."""
+        await wait_until(lambda: self.metric("liaison_active_subscriptions") == count)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
@@ -225,8 +246,14 @@ def start_server(env: dict[str, str], log_dir: Path) -> Server:
     raise TimeoutError(f"liaison serve did not start:\n{log.read_text()}")
 
 
-def server_env(database_url: str, data_dir: Path, redis_url: str | None) -> dict[str, str]:
+METRICS_TOKEN = "test-metrics-token"
+
+
+def server_env(
+    database_url: str, data_dir: Path, redis_url: str | None, *, live_fast_path: bool = True
+) -> dict[str, str]:
     env = {
+        "LIAISON_LIVE_FAST_PATH": "true" if live_fast_path else "false",
         "LIAISON_DATABASE_URL": database_url,
         "LIAISON_DATA_DIR": str(data_dir),
         "LIAISON_JWT_SECRET": JWT_SECRET,
@@ -234,6 +261,7 @@ def server_env(database_url: str, data_dir: Path, redis_url: str | None) -> dict
         "LIAISON_ALLOWED_ORIGINS": "https://app.example",
         "LIAISON_RATE_LIMIT_USER_PER_MINUTE": "1000000",
         "LIAISON_RATE_LIMIT_ACCOUNT_PER_MINUTE": "1000000",
+        "LIAISON_METRICS_TOKEN": METRICS_TOKEN,
     }
     if redis_url:
         env["LIAISON_REDIS_URL"] = redis_url
@@ -243,13 +271,21 @@ def server_env(database_url: str, data_dir: Path, redis_url: str | None) -> dict
 class ServerCluster:
     """`liaison serve` processes on the test PostgreSQL and a private Redis."""
 
-    def __init__(self, database_url: str, data_dir: Path, redis: RedisServer) -> None:
+    def __init__(
+        self, database_url: str, data_dir: Path, redis: RedisServer, *, live_fast_path: bool
+    ) -> None:
         self.database_url, self.data_dir, self.redis = database_url, data_dir, redis
+        self.live_fast_path = live_fast_path
         self.servers: list[Server] = []
 
+    def env(self, redis: bool = True) -> dict[str, str]:
+        redis_url = self.redis.url if redis else None
+        return server_env(
+            self.database_url, self.data_dir, redis_url, live_fast_path=self.live_fast_path
+        )
+
     def start(self, redis: bool = True) -> Server:
-        env = server_env(self.database_url, self.data_dir, self.redis.url if redis else None)
-        server = start_server(env, self.data_dir)
+        server = start_server(self.env(redis), self.data_dir)
         self.servers.append(server)
         return server
 
@@ -264,12 +300,21 @@ POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 @pytest.fixture(scope="module")
 async def cluster(
-    backend: str, app: Any, app_settings: Settings, redis_server: RedisServer
+    backend: str,
+    app: Any,
+    app_settings: Settings,
+    redis_server: RedisServer,
+    live_fast_path: bool,
 ) -> AsyncIterator[ServerCluster]:
     """Needs PostgreSQL: several processes write the same database. Modules using it run
     on PostgreSQL only: `pytestmark = POSTGRES_ONLY`."""
     assert backend == "postgres", "server processes share the database: use POSTGRES_ONLY"
-    cluster = ServerCluster(app_settings.database_url, app_settings.data_dir, redis_server)
+    cluster = ServerCluster(
+        app_settings.database_url,
+        app_settings.data_dir,
+        redis_server,
+        live_fast_path=live_fast_path,
+    )
     try:
         yield cluster
     finally:

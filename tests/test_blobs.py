@@ -12,6 +12,7 @@ import pytest
 
 from services.blobs import CHUNK, LocalBlobStore, StagedBlob
 from services.errors import AttachmentRejected
+from tests.waiting import wait_until
 
 
 class FakeUpload:
@@ -89,7 +90,7 @@ async def test_cancelled_stage_leaves_no_temp_file(store: LocalBlobStore) -> Non
             return b"y" * size
 
     task = asyncio.create_task(store.stage(SlowUpload(), max_bytes=10**9))
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: tmp_files(store) != [])  # cancelled mid-stage
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -247,3 +247,52 @@ async def test_bulk_send_refusals(api: Api) -> None:
     )
     bulk_id = created["sendBulkMessage"]["bulkSend"]["id"]
     assert (await api.data(BULK, {"id": bulk_id}, user=other))["bulkSend"] is None
+
+
+SETTINGS = """
+mutation($input: UpdateMessagingSettingsInput!) {
+  updateMessagingSettings(input: $input) { errors { code } }
+}
+"""
+
+
+async def test_bulk_send_applies_the_messaging_settings_per_recipient(api: Api) -> None:
+    """SPEC §9 holds for a bulk send as for a single one: a prospect that does not accept
+    prospect messages is skipped, and so is one the brand already wrote to up to its cap."""
+    brand = await make_account(AccountKind.BRAND, "Settings Brand")
+    sender = await make_user(brand)
+    admin = await make_user(brand, "ACCOUNT_ADMIN")
+    closed = await make_pair(PartnershipStatus.PROSPECT, brand=brand, partner_name="Closed")
+    capped = await make_pair(PartnershipStatus.PROSPECT, brand=brand, partner_name="Capped")
+    await make_pair(PartnershipStatus.PROSPECT, brand=brand, partner_name="Fresh")
+    partner_admin = await make_user(closed.partner, "ACCOUNT_ADMIN")
+    refused = await api.data(
+        SETTINGS, {"input": {"acceptsProspectMessages": False}}, user=partner_admin
+    )
+    assert refused["updateMessagingSettings"]["errors"] == []
+    cap = await api.data(SETTINGS, {"input": {"prospectMessagesBeforeReply": 1}}, user=admin)
+    assert cap["updateMessagingSettings"]["errors"] == []
+    first = await api.data(
+        SEND,
+        {"input": {"recipientAccountId": str(capped.partner.id), "body": "first contact"}},
+        user=sender,
+    )
+    assert first["sendMessage"]["errors"] == []
+    created = await api.data(
+        SEND_BULK,
+        {"input": {"partnerFilter": {}, "body": "News", "clientBulkId": "settings-1"}},
+        user=sender,
+    )
+    bulk = created["sendBulkMessage"]["bulkSend"]
+    assert created["sendBulkMessage"]["errors"] == [] and bulk["total"] == 3
+    done = await wait_done(api, sender, bulk["id"])
+    by_name = {e["node"]["partner"]["name"]: e["node"] for e in done["recipients"]["edges"]}
+    assert (by_name["Closed"]["outcome"], by_name["Closed"]["reason"]) == (
+        "SKIPPED",
+        "RECIPIENT_NOT_ACCEPTING",
+    )
+    assert (by_name["Capped"]["outcome"], by_name["Capped"]["reason"]) == (
+        "SKIPPED",
+        "AWAITING_REPLY",
+    )
+    assert by_name["Fresh"]["outcome"] == "SENT"

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from gql.app import create_app
 from gql.observability import JsonFormatter
@@ -170,6 +171,11 @@ async def test_cost_limit_refuses_first_100_three_levels_deep(api: Api) -> None:
     assert via_variable["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
 
 
+def _refusals(limit: str) -> float:
+    """liaison_rate_limited_total{limit=…} of this process."""
+    return REGISTRY.get_sample_value("liaison_rate_limited_total", {"limit": limit}) or 0.0
+
+
 async def _send(api: Api, user: Any, to: Any) -> dict[str, Any]:
     variables = {"input": {"recipientAccountId": str(to.id), "body": "hi"}}
     result: dict[str, Any] = (await api.data(SEND_WITH_RETRY, variables, user=user))["sendMessage"]
@@ -192,14 +198,20 @@ async def test_rate_limit_hit_and_recovered(
     try:
         pair = await make_pair()
         colleague = await make_user(pair.brand)
+        refused = {limit: _refusals(limit) for limit in ("user", "account", "upload_bytes")}
         assert (await _send(api, pair.brand_user, pair.partner))["errors"] == []
         assert (await _send(api, pair.brand_user, pair.partner))["errors"] == []
         [limited] = (await _send(api, pair.brand_user, pair.partner))["errors"]
         assert limited["code"] == "RATE_LIMITED"
         assert 0 < limited["retryAfterSeconds"] <= 4.5
+        assert _refusals("user") == refused["user"] + 1
+        assert _refusals("account") == refused["account"]
         # The account's budget (3) still has room for one message by a colleague, then not.
         assert (await _send(api, colleague, pair.partner))["errors"] == []
         assert (await _send(api, colleague, pair.partner))["errors"][0]["code"] == "RATE_LIMITED"
+        assert _refusals("account") == refused["account"] + 1
+        assert _refusals("user") == refused["user"] + 1
+        assert _refusals("upload_bytes") == refused["upload_bytes"]
         await asyncio.sleep(limited["retryAfterSeconds"] + 0.05)
         assert (await _send(api, pair.brand_user, pair.partner))["errors"] == []
     finally:

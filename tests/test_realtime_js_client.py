@@ -48,7 +48,7 @@ async def test_graphql_ws_npm_client_receives_a_message(server: Server, node_cli
     try:
         first = json.loads(await asyncio.wait_for(node.stdout.readline(), 15))
         assert first == {"connected": True}
-        await asyncio.sleep(0.5)  # the subscribe message follows the ack
+        await server.wait_subscriptions(1)  # the subscribe message follows the ack
         async with httpx.AsyncClient(timeout=30) as http:
             await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "from JS")
         result = json.loads(await asyncio.wait_for(node.stdout.readline(), 15))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -19,14 +21,15 @@ from tests import realtime_fixtures
 from tests.conftest import JWT_SECRET
 from tests.factories import make_account, make_pair, make_user
 from tests.realtime_fixtures import (
+    INBOX_EVENTS,
     GqlWs,
     Server,
     ServerCluster,
     WsClosed,
     bearer,
     http_send,
-    server_env,
     start_server,
+    wait_until,
 )
 
 cluster, server = realtime_fixtures.cluster, realtime_fixtures.server
@@ -46,7 +49,7 @@ async def test_partner_receives_message_sent_by_brand_over_http(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)  # the subscription is registered
+        await server.wait_subscriptions(1)
         sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "Hi!")
         [event] = await ws.events(1)
     assert event["__typename"] == "MessageCreated"
@@ -94,7 +97,7 @@ async def test_another_account_receives_nothing(
     ):
         for ws in (recipient, other_partner, other_brand):
             await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(3)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "private")
         [event] = await recipient.events(1)
         assert event["message"]["body"] == "private"
@@ -177,7 +180,7 @@ async def test_revoked_messaging_stops_delivery(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "before")
         assert (await ws.events(1))[0]["message"]["body"] == "before"
         analyst = await accounts.built_in_role(pair.partner.id, "ANALYST")
@@ -211,7 +214,7 @@ async def test_reconnect_with_cursor_replays_exactly_what_was_missed(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "seen")
         [seen] = await ws.events(1)
     for n in range(100):
@@ -234,13 +237,13 @@ async def test_subscriber_more_than_its_queue_behind_is_closed_1013_and_resumes(
     cluster: ServerCluster,
     http: httpx.AsyncClient,
 ) -> None:
-    env = server_env(cluster.database_url, cluster.data_dir, cluster.redis.url)
+    env = cluster.env()
     small = start_server({**env, "LIAISON_SUBSCRIBER_QUEUE_SIZE": "5"}, cluster.data_dir)
     try:
         pair = await make_pair()
         async with GqlWs.connect(small.ws_url, bearer(pair.partner_user.id)) as ws:
             await ws.subscribe()
-            await asyncio.sleep(0.2)
+            await small.wait_subscriptions(1)
             await http_send(http, small.http_url, pair.brand_user.id, pair.partner.id, "first")
             [first] = await ws.events(1)
             # 20 events in one commit reach the subscriber as one batch: 15 more than it may hold.
@@ -275,7 +278,7 @@ async def test_cursor_of_another_account_is_refused(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.brand_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "x")
         [brand_event] = await ws.events(1)
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
@@ -293,7 +296,7 @@ async def test_subscriber_and_sender_on_two_processes(
     pair = await make_pair()
     async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
         await http_send(http, other.http_url, pair.brand_user.id, pair.partner.id, "via Redis")
         [event] = await ws.events(1, within=5)
     assert event["message"]["body"] == "via Redis"
@@ -311,7 +314,7 @@ async def test_redis_restart_while_300_messages_are_sent_loses_nothing(
     brand_user = brand_pair.brand_user
     async with GqlWs.connect(server.ws_url, bearer(brand_user.id)) as ws:
         await ws.subscribe()
-        await asyncio.sleep(0.2)
+        await server.wait_subscriptions(1)
 
         async def send_all() -> None:
             for n in range(150):
@@ -340,3 +343,131 @@ async def test_redis_restart_while_300_messages_are_sent_loses_nothing(
         numbers = [int(b.split(":")[1]) for b in bodies if b.startswith(str(pair.partner.id))]
         assert numbers == list(range(150))
     sender_process.stop()
+
+
+# Front ends write subscriptions with fragments (Apollo's cache, codegen): named ones, on the
+# union and on its members, nested, and inline ones.
+NAMED_FRAGMENTS = """
+subscription Inbox($after: String) { inboxEvents(after: $after) { ...Event } }
+fragment Event on InboxEvent { __typename ...Created ... on ConversationRead { cursor } }
+fragment Created on MessageCreated { cursor message { ...Body } conversation { id } }
+fragment Body on Message { id body }
+"""
+INLINE_FRAGMENTS = """
+subscription { inboxEvents { __typename ... on MessageCreated { cursor ... { message { id body } } } } }
+"""
+FRAGMENT_WITH_VARIABLE = """
+subscription Inbox($after: String, $withBody: Boolean!) { inboxEvents(after: $after) { ...Created } }
+fragment Created on MessageCreated { cursor message { id body @include(if: $withBody) } }
+"""
+
+
+@pytest.mark.parametrize("query", [NAMED_FRAGMENTS, INLINE_FRAGMENTS], ids=["named", "inline"])
+async def test_subscriptions_with_fragments_receive_events(
+    server: Server, http: httpx.AsyncClient, query: str
+) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe(query=query)
+        await server.wait_subscriptions(1)
+        sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "frag")
+        [event] = await ws.events(1)
+    assert event["__typename"] == "MessageCreated"
+    assert event["message"] == {"id": sent["message"]["id"], "body": "frag"}
+    assert event["cursor"]
+
+
+async def test_a_variable_used_in_a_fragment_keeps_subscribers_apart(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    pair = await make_pair()
+    async with (
+        GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as with_body,
+        GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as without_body,
+    ):
+        for ws, flag in ((with_body, True), (without_body, False)):
+            await ws.connection.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {
+                            "query": FRAGMENT_WITH_VARIABLE,
+                            "variables": {"withBody": flag},
+                        },
+                    }
+                )
+            )
+        await server.wait_subscriptions(2)
+        sent = await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "v")
+        [full] = await with_body.events(1)
+        [bare] = await without_body.events(1)
+    assert full["message"] == {"id": sent["message"]["id"], "body": "v"}
+    assert bare["message"] == {"id": sent["message"]["id"]}
+
+
+async def closed_code(connection: websockets.ClientConnection) -> int | None:
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(connection.recv(), 10)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+@pytest.mark.parametrize("size", [2 * 1024 * 1024, 64 * 1024 + 1], ids=["2MiB", "64KiB+1"])
+async def test_a_large_frame_before_authentication_is_refused_1009(
+    server: Server, http: httpx.AsyncClient, size: int
+) -> None:
+    async with websockets.connect(
+        server.ws_url,
+        subprotocols=["graphql-transport-ws"],
+        max_size=None,  # type: ignore[list-item]
+    ) as conn:
+        junk = "x" * (size - 40)
+        # As a connection_init (valid JSON, so only its size is wrong), then as anything.
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await conn.send(f'{{"type":"connection_init","payload":{{"a":"{junk}"}}}}')
+        assert await closed_code(conn) == 1009
+    assert (await http.get(server.http_url.replace("/graphql", "/healthz"))).status_code == 200
+
+
+async def test_an_authenticated_socket_takes_messages_over_64_kib(server: Server) -> None:
+    pair = await make_pair()
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        big = INBOX_EVENTS + "\n" + "#" * (200 * 1024)  # a comment: the query is unchanged
+        await ws.subscribe(query=big)
+        await server.wait_subscriptions(1)  # still open, the subscription running
+        await ws.connection.send(json.dumps({"type": "ping"}))
+        assert (await ws.receive())["type"] == "pong"
+
+
+async def test_a_socket_is_closed_4403_when_its_token_expires(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    pair = await make_pair()
+    token = issue_token(JWT_SECRET, pair.partner_user.id, ttl=timedelta(seconds=3))
+    async with GqlWs.connect(server.ws_url, token) as ws:
+        await ws.subscribe()
+        await ws.subscribe(op_id="2", query=NAMED_FRAGMENTS)
+        await server.wait_subscriptions(2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "in time")
+        assert len(await ws.events(2)) == 2
+        with pytest.raises(WsClosed) as closed:
+            while True:  # nothing but the close may come; a late event fails `events`
+                await ws.events(1, within=15)
+    assert closed.value.code == 4403
+    assert closed.value.reason == "Token expired"
+
+
+async def test_metrics_count_subscriptions_and_deliveries(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    pair = await make_pair()
+    await server.wait_subscriptions(0)  # the previous tests' are gone
+    delivered = server.metric("liaison_events_delivered_total")
+    async with GqlWs.connect(server.ws_url, bearer(pair.partner_user.id)) as ws:
+        await ws.subscribe()
+        await ws.subscribe(op_id="2", query=NAMED_FRAGMENTS)
+        await server.wait_subscriptions(2)
+        await http_send(http, server.http_url, pair.brand_user.id, pair.partner.id, "counted")
+        await ws.events(2)
+        await wait_until(lambda: server.metric("liaison_events_delivered_total") == delivered + 2)
+    await server.wait_subscriptions(0)

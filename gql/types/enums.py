@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
 from models.enums import (
@@ -14,6 +12,7 @@ from models.enums import (
     Permission,
     ScanStatus,
 )
+from services.errors import ErrorCode
 from services.inbox import AssigneeFilter
 
 # The stored enums are the GraphQL enums: registering them marks the classes themselves.
@@ -40,29 +39,5 @@ __all__ = [
 ]
 
 
-@strawberry.enum
-class ErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    PERMISSION_DENIED = "PERMISSION_DENIED"
-    PARTNERSHIP_INACTIVE = "PARTNERSHIP_INACTIVE"
-    TERMS_NOT_ACCEPTED = "TERMS_NOT_ACCEPTED"
-    INVALID_BODY = "INVALID_BODY"
-    ATTACHMENT_TYPE_NOT_ALLOWED = "ATTACHMENT_TYPE_NOT_ALLOWED"
-    ATTACHMENT_TOO_LARGE = "ATTACHMENT_TOO_LARGE"
-    TOO_MANY_ATTACHMENTS = "TOO_MANY_ATTACHMENTS"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    RATE_LIMITED = "RATE_LIMITED"
-    INVALID_INPUT = "INVALID_INPUT"
-    INVALID_ARGUMENT = "INVALID_ARGUMENT"
-    INVALID_CURSOR = "INVALID_CURSOR"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    # Platform API, messaging settings and account administration (SPEC §7–§9).
-    CONVERSATION_NOT_ALLOWED = "CONVERSATION_NOT_ALLOWED"
-    RECIPIENT_NOT_ACCEPTING = "RECIPIENT_NOT_ACCEPTING"
-    AWAITING_REPLY = "AWAITING_REPLY"
-    LAST_ADMIN = "LAST_ADMIN"
-    ROLE_IN_USE = "ROLE_IN_USE"
-    DUPLICATE_EXTERNAL_ID = "DUPLICATE_EXTERNAL_ID"
-    EMAIL_TAKEN = "EMAIL_TAKEN"
-    INVALID_TEMPLATE = "INVALID_TEMPLATE"
-    CANCELLED = "CANCELLED"
+# The codes live with the services that raise them (services.errors); registered here.
+strawberry.enum(ErrorCode)

@@ -20,10 +20,7 @@ class UserError:
 
 
 def user_error(error: DomainError) -> UserError:
-    try:
-        code = ErrorCode(error.code)
-    except ValueError:
-        code = ErrorCode.INVALID_INPUT
+    code = error.code  # an ErrorCode: a misspelt code does not type-check
     retry = getattr(error, "retry_after", None)
     return UserError(
         code=code,

@@ -48,6 +48,7 @@ from services import events_log
 from services.accounts import terms_accepted
 from services.auth import load_viewer_by_user
 from services.errors import DomainError, PermissionDenied, Unauthenticated
+from services.messaging_settings import check_messaging_settings
 from services.sending import check_body, check_may_send
 from services.sql import execute_many
 from services.templates import TokenValues, check_template, render
@@ -166,6 +167,12 @@ async def _send(
         partnership = partnerships.get(recipient.partnership_id)
         conversation = conversations.get(recipient.partnership_id)
         code = refusal or recipient_refusal(AccountKind.BRAND, partnership, conversation)
+        if code is None and partnership is not None:
+            # The brand's messaging rules for prospects (SPEC §9), as for a single send.
+            try:
+                await check_messaging_settings(conn, AccountKind.BRAND, partnership, conversation)
+            except DomainError as error:
+                code = error.code
         body = ""
         if code is None:
             try:

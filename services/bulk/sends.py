@@ -31,7 +31,7 @@ from services.accounts import terms_accepted
 from services.auth import Viewer
 from services.conversations import Page, search_term
 from services.cursors import CursorCodec
-from services.errors import IdempotencyConflict, InvalidInput, NotFound, PermissionDenied
+from services.errors import ErrorCode, IdempotencyConflict, InvalidInput, NotFound, PermissionDenied
 from services.partnerships import PartnerFilter
 from services.sending import MAX_BODY_CHARS
 from services.templates import access_template, check_template
@@ -63,16 +63,18 @@ def require_bulk(viewer: Viewer) -> None:
 
 async def _body(viewer: Viewer, request: BulkRequest) -> str:
     if request.template_id is not None and request.body is not None:
-        raise InvalidInput("INVALID_INPUT", "Give either a body or a templateId.", ("body",))
+        raise InvalidInput(
+            ErrorCode.INVALID_INPUT, "Give either a body or a templateId.", ("body",)
+        )
     if request.template_id is not None:
         body = (await access_template(viewer, request.template_id)).body
     else:
         body = request.body or ""
     if not body.strip():
-        raise InvalidInput("INVALID_BODY", "The body is empty.", ("body",))
+        raise InvalidInput(ErrorCode.INVALID_BODY, "The body is empty.", ("body",))
     if len(body.strip()) > MAX_BODY_CHARS or "\x00" in body:
         raise InvalidInput(
-            "INVALID_BODY", f"The body has at most {MAX_BODY_CHARS} characters.", ("body",)
+            ErrorCode.INVALID_BODY, f"The body has at most {MAX_BODY_CHARS} characters.", ("body",)
         )
     return check_template(body.strip())
 
@@ -102,7 +104,7 @@ async def create_bulk_send(viewer: Viewer, request: BulkRequest, queue: BulkQueu
     client_bulk_id = request.client_bulk_id
     if client_bulk_id is not None and not 1 <= len(client_bulk_id) <= MAX_CLIENT_BULK_ID:
         raise InvalidInput(
-            "INVALID_INPUT",
+            ErrorCode.INVALID_INPUT,
             f"clientBulkId has 1 to {MAX_CLIENT_BULK_ID} characters.",
             ("clientBulkId",),
         )
@@ -114,7 +116,7 @@ async def create_bulk_send(viewer: Viewer, request: BulkRequest, queue: BulkQueu
             return replay
     if not terms_accepted(await Account.get(id=viewer.account_id)):
         raise InvalidInput(
-            "TERMS_NOT_ACCEPTED", "Your account has not accepted the messaging terms."
+            ErrorCode.TERMS_NOT_ACCEPTED, "Your account has not accepted the messaging terms."
         )
     try:
         bulk = await _create(viewer, request.partner_filter, body, client_bulk_id, digest)

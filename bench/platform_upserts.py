@@ -13,7 +13,7 @@ one brand and 5,000 partner accounts through `upsertAccounts`, then per round:
 
 Ratio = hand-written time / Liaison time (1.0: as fast; the goal for create is ≥ 0.3).
 
-Run: `.venv/bin/python -m bench.platform --rounds 3`
+Run: `.venv/bin/python -m bench.platform_upserts --rounds 3`
 """
 
 from __future__ import annotations
