@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from models import AccountKind, Conversation, Partnership, PartnershipStatus, Permission
 from services.auth import Viewer
@@ -21,6 +22,18 @@ class PartnerFilter:
     search: str | None = None
 
 
+def matching(brand_id: uuid.UUID, flt: PartnerFilter) -> QuerySet[Partnership]:
+    """The brand's partnerships `flt` selects: the `partners` list and a bulk send's
+    recipients mean the same thing by a filter."""
+    query = Partnership.filter(brand_id=brand_id)
+    if flt.statuses is not None:
+        query = query.filter(status__in=list(flt.statuses))
+    term = search_term(flt.search)
+    if term:
+        query = query.filter(partner__name_folded__contains=term)
+    return query
+
+
 async def partners_page(
     viewer: Viewer, flt: PartnerFilter, first: int, after: str | None, cursors: CursorCodec
 ) -> Page[Partnership]:
@@ -29,12 +42,7 @@ async def partners_page(
         raise PermissionDenied("This needs the PARTNERS_VIEW permission.")
     if viewer.account_kind is not AccountKind.BRAND:
         raise PermissionDenied("Only brand accounts list their partners.")
-    query = Partnership.filter(brand_id=viewer.account_id)
-    if flt.statuses is not None:
-        query = query.filter(status__in=list(flt.statuses))
-    term = search_term(flt.search)
-    if term:
-        query = query.filter(partner__name_folded__contains=term)
+    query = matching(viewer.account_id, flt)
     total = await query.count()
     if after is not None:
         name, pid = cursors.decode("partners", after)

@@ -249,6 +249,41 @@ def start_server(env: dict[str, str], log_dir: Path) -> Server:
 METRICS_TOKEN = "test-metrics-token"
 
 
+def run_liaison(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the `liaison` command to completion with `env` added; its output captured."""
+    return subprocess.run(
+        [LIAISON, *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def start_worker(env: dict[str, str], log: Path, *, burst: bool = False) -> subprocess.Popen[bytes]:
+    """A real `liaison worker` with `env` added, writing to `log`; stop it with `stop_process`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [LIAISON, "worker", *(["--burst"] if burst else [])],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal a process by pid and wait for it; SIGKILL if it has not ended after 30 s."""
+    if process.poll() is None:
+        os.kill(process.pid, sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
 def server_env(
     database_url: str, data_dir: Path, redis_url: str | None, *, live_fast_path: bool = True
 ) -> dict[str, str]:

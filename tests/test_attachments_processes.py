@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,13 @@ from tests.attachments_fixtures import (
 from tests.clamd_fixtures import clamd_socket
 from tests.conftest import JWT_SECRET
 from tests.factories import Api, make_pair
-from tests.realtime_fixtures import LIAISON, ROOT, RedisServer, server_env, start_server
+from tests.realtime_fixtures import (
+    RedisServer,
+    server_env,
+    start_server,
+    start_worker,
+    stop_process,
+)
 
 # Several processes share one database: these run on the real PostgreSQL only.
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -42,27 +47,6 @@ def env(app_settings: Settings, redis_server: RedisServer, clamd_socket: str) ->
         **server_env(app_settings.database_url, app_settings.data_dir, redis_server.url),
         "LIAISON_CLAMD": clamd_socket,
     }
-
-
-def start_worker(env: dict[str, str], log: Path, *, burst: bool = False) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [LIAISON, "worker", *(["--burst"] if burst else [])],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, sig)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 async def test_worker_killed_mid_scan_jobs_are_reclaimed(
@@ -90,7 +74,7 @@ async def test_worker_killed_mid_scan_jobs_are_reclaimed(
 
         await wait_for(one_running, 60, "the first worker to start scanning")
     finally:
-        stop(first, signal.SIGKILL)
+        stop_process(first, signal.SIGKILL)
     pending = await redis.xpending(KEYS.stream, KEYS.group)
     assert pending["pending"] >= 1, "the killed worker left no job in flight"
 
@@ -98,7 +82,7 @@ async def test_worker_killed_mid_scan_jobs_are_reclaimed(
     try:
         await asyncio.to_thread(second.wait, 120)
     finally:
-        stop(second, signal.SIGKILL)
+        stop_process(second, signal.SIGKILL)
     assert second.returncode == 0, (tmp_path / "worker2.log").read_text()
     statuses = await wait_final(ids, within=1)
     assert statuses.pop(ids[-1]) is ScanStatus.INFECTED
@@ -143,7 +127,7 @@ async def test_serve_and_worker_processes_end_to_end(
             assert (await client.post("/graphql", json=query, headers=headers)).status_code == 200
         assert (await Attachment.get(id=pdf_id)).scan_attempts == 1
     finally:
-        stop(worker)
+        stop_process(worker)
         server.stop()
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
 
@@ -174,7 +158,7 @@ async def test_sigterm_lets_the_worker_finish_its_jobs_in_flight(
         os.kill(worker.pid, signal.SIGTERM)
         await asyncio.to_thread(worker.wait, 60)
     finally:
-        stop(worker, signal.SIGKILL)
+        stop_process(worker, signal.SIGKILL)
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
     # What it had started, it finished: verdicts stored, nothing left un-acknowledged.
     finished = await wait_final(in_flight, within=1)
@@ -185,5 +169,5 @@ async def test_sigterm_lets_the_worker_finish_its_jobs_in_flight(
     try:
         await asyncio.to_thread(rest.wait, 120)
     finally:
-        stop(rest, signal.SIGKILL)
+        stop_process(rest, signal.SIGKILL)
     assert set((await wait_final(ids, within=5)).values()) == {ScanStatus.CLEAN}

@@ -33,6 +33,8 @@ from tests.realtime_fixtures import (
     bearer,
     server_env,
     start_server,
+    start_worker,
+    stop_process,
 )
 
 __all__ = ["clamd_socket"]
@@ -101,27 +103,6 @@ def server(env: dict[str, str], data_dir: Path) -> Iterator[Server]:
         yield process
     finally:
         process.stop()
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [LIAISON, "worker"],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, sig)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 async def make_brand(db: asyncpg.Connection, partners: int) -> uuid.UUID:
@@ -246,14 +227,14 @@ async def test_worker_killed_mid_send_another_finishes_exactly_once(
     try:
         await wait_for(lambda: _more_than(db, bulk, 100), 60, "the first worker to send")
     finally:
-        stop(first, signal.SIGKILL)
+        stop_process(first, signal.SIGKILL)
     at_kill = await sent(db, bulk)
     assert at_kill < RECIPIENTS, "the first worker finished before it was killed"
     second = start_worker(env, tmp_path / "worker2.log")
     try:
         await wait_for(lambda: _ended(db, bulk), 60, "the second worker to finish")
     finally:
-        stop(second)
+        stop_process(second)
     assert await status(db, bulk) == "DONE"
     assert await assert_exactly_once(db, bulk) == {"SENT": RECIPIENTS}
 
@@ -276,7 +257,7 @@ async def test_redis_restarted_mid_run_the_send_finishes_without_duplicates(
         redis_server.start()
         await wait_for(lambda: _ended(db, bulk), 60, "the bulk send to finish")
     finally:
-        stop(worker)
+        stop_process(worker)
     assert at_stop < RECIPIENTS, "the send ended before Redis was stopped"
     assert await status(db, bulk) == "DONE"
     assert await assert_exactly_once(db, bulk) == {"SENT": RECIPIENTS}
@@ -301,7 +282,7 @@ async def test_cancel_mid_run_keeps_what_was_sent_and_skips_the_rest(
             await asyncio.sleep(1.5)  # what the worker does after this must not send anything
             await asyncio.wait_for(reader, 30)
     finally:
-        stop(worker)
+        stop_process(worker)
     # Live progress reached the brand's websocket while it ran, and once when it ended.
     assert any(p["status"] == "RUNNING" for p in progress), progress
     assert progress[-1] == {"id": str(bulk), "status": "CANCELLED", "sent": at_cancel}

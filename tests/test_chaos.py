@@ -33,15 +33,14 @@ from tests.clamd_fixtures import clamd
 from tests.fault_fixtures import PostgresServer
 from tests.realtime_fixtures import (
     INBOX_EVENTS,
-    LIAISON,
-    ROOT,
     GqlWs,
     RedisServer,
     WsClosed,
+    run_liaison,
     server_env,
     start_server,
+    start_worker,
 )
-from tests.test_faults import liaison
 
 PNG = (Path(__file__).resolve().parent / "corpus" / "valid.png").read_bytes()
 SEND = """
@@ -179,13 +178,6 @@ class Subscriber:
             await asyncio.sleep(0.3)
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [LIAISON, "worker"], env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=out
-        )
-
-
 def kill_pid(pid: int | None, sig: int = signal.SIGKILL) -> None:
     if pid is not None:
         with contextlib.suppress(ProcessLookupError):
@@ -204,7 +196,7 @@ async def test_chaos_postgres_redis_and_clamd_restarted_under_load(tmp_path: Pat
         env = server_env(pg.url, tmp_path / "data", redis.url)
         env["LIAISON_CLAMD"] = clamd_socket
         env["LIAISON_DB_POOL_TIMEOUT"] = "2"
-        seeded = liaison("seed", "--demo", env=env)
+        seeded = run_liaison("seed", "--demo", env=env)
         assert seeded.returncode == 0, seeded.stderr
         users = json.loads(seeded.stdout)["users"]
         servers = [start_server(env, tmp_path) for _ in range(2)]

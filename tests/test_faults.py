@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -23,11 +22,10 @@ import pytest
 from tests.factories import SEND
 from tests.fault_fixtures import PostgresServer, TinyDisk, private_postgres, tiny_disk
 from tests.realtime_fixtures import (
-    LIAISON,
-    ROOT,
     GqlWs,
     Server,
     WsClosed,
+    run_liaison,
     server_env,
     start_server,
 )
@@ -38,23 +36,12 @@ VIEWER = "{ viewer { user { id } account { id } } }"
 PARTNERS = "{ partners(first: 50) { edges { node { status partner { id } } } } }"
 
 
-def liaison(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [LIAISON, *args],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 class Deployment:
     """A seeded database and the `liaison serve` processes started on it."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env, self.log_dir = env, log_dir
-        seeded = liaison("seed", "--demo", env=env)
+        seeded = run_liaison("seed", "--demo", env=env)
         assert seeded.returncode == 0, seeded.stderr
         users = json.loads(seeded.stdout)["users"]
         admin = next(

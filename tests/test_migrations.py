@@ -8,7 +8,6 @@ new columns need a value for existing rows — and the data must then work throu
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
 import uuid
@@ -20,15 +19,9 @@ import httpx
 import pytest
 
 from tests.conftest import PG_ADMIN_URL, _psql
-from tests.realtime_fixtures import LIAISON, ROOT, server_env, start_server
+from tests.realtime_fixtures import run_liaison, server_env, start_server
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def liaison(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [LIAISON, *args], env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True
-    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -63,9 +56,9 @@ def release_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 async def test_release_one_data_migrates_and_works(release_database: str, tmp_path: Path) -> None:
     env = server_env(release_database, tmp_path, None)
-    migrated = await asyncio.to_thread(liaison, env, "migrate")
+    migrated = await asyncio.to_thread(run_liaison, "migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
-    token = await asyncio.to_thread(liaison, env, "token", "admin@acmeoutdoor.example")
+    token = await asyncio.to_thread(run_liaison, "token", "admin@acmeoutdoor.example", env=env)
     assert token.returncode == 0, token.stderr
     server = start_server(env, tmp_path)
     try:

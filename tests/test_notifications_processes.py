@@ -24,30 +24,16 @@ from tests.notification_fixtures import (
     smtp_server,
     wait_until,
 )
-from tests.realtime_fixtures import LIAISON, ROOT, server_env, start_server
+from tests.realtime_fixtures import (
+    LIAISON,
+    ROOT,
+    server_env,
+    start_server,
+    start_worker,
+    stop_process,
+)
 
 __all__ = ["clamd_socket", "smtp_server"]  # fixtures used by name below
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [LIAISON, "worker"],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, sig)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -74,7 +60,7 @@ async def test_two_workers_and_a_restart_send_each_email_once(
         for pair in pairs:
             await eventually(lambda p=pair: len(smtp_server.received(p.partner_user.email)) >= 1)
 
-        stop(workers[0], signal.SIGKILL)
+        stop_process(workers[0], signal.SIGKILL)
         workers[0] = start_worker(env, tmp_path / "worker2.log")
         await send(api, pairs[0].brand_user, pairs[0].partner, "a second window")
         await eventually(lambda: len(smtp_server.received(pairs[0].partner_user.email)) >= 2)
@@ -83,7 +69,7 @@ async def test_two_workers_and_a_restart_send_each_email_once(
         assert counts == [2, 1, 1, 1]
     finally:
         for worker in workers:
-            stop(worker)
+            stop_process(worker)
 
 
 def test_development_without_smtp_writes_each_email_to_the_outbox(tmp_path: Path) -> None:

@@ -23,16 +23,15 @@ from models import (
     BulkSend,
     BulkSendStatus,
     EventKind,
-    Partnership,
     Permission,
 )
 from services import events_log
 from services.accounts import terms_accepted
 from services.auth import Viewer
-from services.conversations import Page, search_term
+from services.conversations import Page
 from services.cursors import CursorCodec
 from services.errors import ErrorCode, IdempotencyConflict, InvalidInput, NotFound, PermissionDenied
-from services.partnerships import PartnerFilter
+from services.partnerships import PartnerFilter, matching
 from services.sending import MAX_BODY_CHARS
 from services.templates import access_template, check_template
 
@@ -134,12 +133,7 @@ async def create_bulk_send(viewer: Viewer, request: BulkRequest, queue: BulkQueu
 async def _create(
     viewer: Viewer, flt: PartnerFilter, body: str, client_bulk_id: str | None, digest: str
 ) -> BulkSend:
-    query = Partnership.filter(brand_id=viewer.account_id)
-    if flt.statuses is not None:
-        query = query.filter(status__in=list(flt.statuses))
-    term = search_term(flt.search)
-    if term:
-        query = query.filter(partner__name_folded__contains=term)
+    query = matching(viewer.account_id, flt)
     async with in_transaction() as conn:
         rows = (
             await query.using_db(conn)
