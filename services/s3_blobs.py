@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, urlsplit
 
 import obstore
@@ -38,7 +38,6 @@ from services.faults import STORAGE, DependencyUnavailable
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum part size: the least memory per part
 ORPHAN_AGE = timedelta(hours=1)
-_T = TypeVar("_T")
 
 
 def parse_s3_url(url: str) -> dict[str, Any]:
