@@ -46,7 +46,12 @@ ScanVerdict = Clean | Infected
 
 
 class ScannerUnavailable(Exception):
-    """clamd could not give a verdict; the file is neither clean nor infected yet."""
+    """clamd could not give a verdict; the file is neither clean nor infected yet.
+    `unreachable`: the connection to clamd itself failed (clamd is down, not the file)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class _SendAll:
@@ -67,10 +72,11 @@ def _closing_connect(init_socket: Callable[[Any], None]) -> Callable[[Any], None
     def connect(client: Any) -> None:
         try:
             init_socket(client)
-        except BaseException:
+        except BaseException as error:
             sock = getattr(client, "clamd_socket", None)
             if sock is not None:
                 sock.close()
+            error.clamd_unreachable = True  # type: ignore[attr-defined]
             raise
         client.clamd_socket = _SendAll(client.clamd_socket)
 
@@ -127,7 +133,10 @@ class ClamdScanner:
             async with asyncio.timeout(self.timeout + 1):
                 return await asyncio.to_thread(func, arg)
         except Exception as e:
-            raise ScannerUnavailable(f"clamd at {self._address!r}: {e!r}") from e
+            raise ScannerUnavailable(
+                f"clamd at {self._address!r}: {e!r}",
+                unreachable=getattr(e, "clamd_unreachable", False),
+            ) from e
 
     def _client(self) -> Any:
         if isinstance(self._address, str):

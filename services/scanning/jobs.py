@@ -87,7 +87,9 @@ async def scan_attachment(
         verdict = await scanner.scan(partial(blobs.reader, row.storage_key))
     except ScannerUnavailable as error:
         metrics.SCAN_JOBS.labels("RETRY").inc()
-        if not await scanner.ping():
+        # Decided by this attempt's own failure first: a ping alone races with a clamd that
+        # comes back between the failed connect and the ping.
+        if error.unreachable or not await scanner.ping():
             # clamd itself is down: the file is not at fault, so this costs it no attempt
             # (a long outage must not turn every upload FAILED). Retry soon, as a first failure.
             log.warning("attachment %s: clamd unavailable, will retry: %s", row.id, error)
