@@ -148,3 +148,39 @@ def unique() -> str:
 def live_fast_path(request: pytest.FixtureRequest) -> bool:
     """Every test through `cluster` runs with the live fast path (gql.live) on and off."""
     return bool(request.param)
+
+
+# --- the process must end once the summary is printed --------------------------------------
+# CI once waited 80 minutes after "1189 passed": something kept the process (or its output pipe)
+# alive after the summary. If the interpreter has not exited EXIT_GRACE_SECONDS after pytest
+# unconfigures, this prints every thread's stack and the processes still attached to this one,
+# then ends the process with pytest's own exit status, so the cause is on record instead of a
+# timeout. scripts/test.sh does the same for processes still holding its output pipe.
+EXIT_GRACE_SECONDS = 60
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import faulthandler
+    import sys
+    import threading
+    import time
+
+    def watchdog() -> None:
+        time.sleep(EXIT_GRACE_SECONDS)
+        print(
+            f"\nconftest: the test process did not exit {EXIT_GRACE_SECONDS} s after the summary;"
+            " thread stacks and child processes follow",
+            file=sys.stderr,
+            flush=True,
+        )
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        subprocess.run(["ps", "-o", "pid,ppid,etime,args", "--ppid", str(os.getpid())], check=False)
+        os._exit(_exit_status)
+
+    threading.Thread(target=watchdog, name="exit-watchdog", daemon=True).start()
