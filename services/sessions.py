@@ -96,12 +96,16 @@ class Sessions:
         return await self._close([s for s in self._open if s.account_id == account_id], reason)
 
     async def sweep(self) -> int:
-        """Close the sessions of users `signed_in_user_ids` no longer lists."""
-        user_ids = list({s.user_id for s in self._open})
+        """Close the sessions of users `signed_in_user_ids` no longer lists. Only sessions open
+        before the query are judged: one opened meanwhile was not asked about (its user is not
+        in `allowed`) and has just been admitted by its own sign-in check."""
+        judged = list(self._open)
+        user_ids = list({s.user_id for s in judged})
         allowed: set[UUID] = set()
         for start in range(0, len(user_ids), 1000):
             allowed |= await signed_in_user_ids(user_ids[start : start + 1000])
-        return await self._close([s for s in self._open if s.user_id not in allowed], SIGNED_OUT)
+        gone = [s for s in judged if s in self._open and s.user_id not in allowed]
+        return await self._close(gone, SIGNED_OUT)
 
     async def start(self) -> None:
         if self._sweep_seconds > 0:

@@ -70,3 +70,29 @@ async def test_the_sweep_closes_sessions_of_users_that_may_no_longer_sign_in(app
     assert await sessions.sweep() == 1
     assert gone.reasons == [SIGNED_OUT] and kept.reasons == []
     await sessions.stop()
+
+
+async def test_a_session_opened_while_the_sweep_queries_is_not_closed(
+    app: Any, monkeypatch: Any
+) -> None:
+    """The sweep judges only the sessions it asked about: a sign-in that lands during its query
+    (seen in CI as a browser's fresh websocket closed with `Signed out`) stays open."""
+    import services.sessions as module
+
+    first, second = await make_pair(), await make_pair()
+    sessions = Sessions(sweep_seconds=0)
+    earlier, newcomer = Closed(), Closed()
+    expiry = time.time() + 3600
+    sessions.open(first.partner_user.id, first.partner.id, expiry, earlier)
+    real = module.signed_in_user_ids
+
+    async def query_while_someone_signs_in(user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        allowed = await real(user_ids)
+        sessions.open(second.partner_user.id, second.partner.id, expiry, newcomer)
+        return allowed
+
+    monkeypatch.setattr(module, "signed_in_user_ids", query_while_someone_signs_in)
+    assert await sessions.sweep() == 0
+    assert earlier.reasons == [] and newcomer.reasons == []
+    assert len(sessions) == 2
+    await sessions.stop()
