@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 class FastPath(Protocol):
     """A subscription's part in the live fast path (gql.live); see subscriptions.inbox."""
 
+    @property
+    def resume_after(self) -> int | None: ...
+
     def prepare(self, base: Prepare) -> Prepare: ...
 
     def subscriber(

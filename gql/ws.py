@@ -8,7 +8,9 @@
 - Live sessions (services.sessions): closed with 4403 at the token's expiry or when a rule
   signs the user out.
 - Messages before `connection_init` is accepted are at most 64 KiB (gql.wsserver).
-- With the live fast path on, each operation's task is bound to its `gql.live` operation.
+- With the live fast path on, each operation's task is bound to its `gql.live` operation, and
+  an idle inbox subscription's task ends: a `gql.live.ParkedInbox` stands for it in the hub
+  (`_park`) until an event needs the pipeline again (`_resume`) or the operation ends.
 
 The origin check (`LIAISON_ALLOWED_ORIGINS`), the protocol choice and the per-connection
 operation cap are Strawberry options set by `gql.view`.
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import MutableMapping
+from functools import partial
 from typing import Any
 
 from graphql import GraphQLError
@@ -68,6 +71,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _pinging: asyncio.Task[None] | None = None
     _received = True  # something arrived since the last ping
     _session: Session | None = None
+    _parked: dict[str, live.ParkedInbox] | None = None  # operation id → its record (gql.live)
 
     async def handle_message(self, message: Message) -> None:
         self._received = True
@@ -129,11 +133,47 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self._schedule_ping()
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        await self._run(operation, None)
+
+    async def _run(self, operation: Operation[Context, None], resume_after: int | None) -> None:
         if self.context.fast_path is not None:  # runs in the operation's own task
             websocket = self.context.request
             assert isinstance(websocket, WebSocket)
-            live.bind(operation.id, websocket.send_text)
-        await super().run_operation(operation)
+            live.bind(
+                operation.id,
+                websocket.send_text,
+                resume_after=resume_after,
+                park=partial(self._park, operation),
+            )
+        try:
+            await super().run_operation(operation)
+        except live.Parked:
+            operation.task = None  # the subscription goes on as a record in the hub
+
+    def _park(self, operation: Operation[Context, None], record: live.ParkedInbox) -> None:
+        """An idle subscription's task ends; `record` stands for it in the hub until an event
+        needs the whole pipeline again (`_resume`), the client completes it or the socket
+        closes."""
+        if self._parked is None:
+            self._parked = {}
+        self._parked[operation.id] = record
+        record.restart = partial(self._resume, operation)
+
+    def _resume(self, operation: Operation[Context, None], after: int) -> None:
+        if self._parked is not None:
+            self._parked.pop(operation.id, None)
+        if self.operations.get(operation.id) is not operation:
+            return
+        operation.task = asyncio.create_task(self._run(operation, after))
+        operation.task.add_done_callback(self._task_done)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        record = self._parked.pop(operation_id, None) if self._parked else None
+        if record is not None:
+            record.close()
+            self.operations.pop(operation_id, None)
+            return
+        await super().cleanup_operation(operation_id)
 
     def websocket_scope(self) -> MutableMapping[str, Any]:
         websocket = self.context.request

@@ -6,7 +6,8 @@ database once, and the same `Batch` goes to every subscriber of that account. On
 of a cursor (`subscribe(after=…)`) reads per subscriber.
 
 Each subscriber is a bounded queue (services.subscriber): in order, no gap, no repeat, and
-cut off with `SlowConsumer` past `queue_size` events.
+cut off with `SlowConsumer` past `queue_size` events. A feed's members may also be records
+with no task of their own (`attach`): gql.live parks an idle subscription that way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
 from uuid import UUID
 
 from models import Account
@@ -40,7 +42,14 @@ class HubStopped(Exception):
     """The process is shutting down."""
 
 
-Prepare = Callable[[Batch, Sequence[Subscriber]], Awaitable[object]]
+class Member(Protocol):
+    """What a feed pushes to: a `Subscriber`, or a record attached with `Hub.attach`."""
+
+    def push(self, deliveries: Sequence[Delivery]) -> None: ...
+    def fail(self, error: Exception) -> None: ...
+
+
+Prepare = Callable[[Batch, Sequence[Member]], Awaitable[object]]
 MakeSubscriber = Callable[..., Subscriber]  # called as Subscriber(account_id, start, …)
 
 
@@ -61,7 +70,7 @@ class _Feed:
         self.account_id = account_id
         self.cursor = 0
         self.dirty = False
-        self.subscribers: set[Subscriber] = set()
+        self.subscribers: set[Member] = set()
         self.users = 0  # subscribe() calls in progress, registered or still waiting for ready
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.opener: asyncio.Task[None] | None = None
@@ -143,6 +152,25 @@ class Hub:
                 metrics.ACTIVE_SUBSCRIPTIONS.dec()
             if feed.users == 0 and self._feeds.get(account_id) is feed:
                 self._close(feed)
+
+    def attach(self, account_id: UUID, member: Member) -> None:
+        """Add `member` to the account's feed, which a `subscribe` still holds open: from the
+        next batch on it is pushed to like a subscriber, with no task of its own."""
+        feed = self._feeds[account_id]
+        feed.users += 1
+        feed.subscribers.add(member)
+        metrics.ACTIVE_SUBSCRIPTIONS.inc()
+
+    def detach(self, account_id: UUID, member: Member) -> None:
+        """Undo `attach` (nothing when `member` is not attached, e.g. after `stop`)."""
+        feed = self._feeds.get(account_id)
+        if feed is None or member not in feed.subscribers:
+            return
+        feed.subscribers.discard(member)
+        metrics.ACTIVE_SUBSCRIPTIONS.dec()
+        feed.users -= 1
+        if feed.users == 0:
+            self._close(feed)
 
     # BusListener
 
@@ -239,6 +267,7 @@ __all__ = [
     "Hub",
     "HubStopped",
     "MakeSubscriber",
+    "Member",
     "Pending",
     "Prepare",
     "SlowConsumer",

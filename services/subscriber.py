@@ -109,6 +109,11 @@ class Subscriber:
         self.pending: Pending | None = None
 
     @property
+    def position(self) -> int:
+        """The highest seq yielded, buffered or handled in `push`."""
+        return self._high
+
+    @property
     def backlog(self) -> int:
         return len(self._buffer) if self._buffer is not None else 0
 
@@ -163,6 +168,11 @@ class Subscriber:
                 self.pending = None
             self.wake()
 
+    def on_idle(self) -> None:
+        """Called in `events()` when the consumer is about to wait for the next push, live and
+        with nothing queued; a subclass may raise here to end the consumer (gql.live parks
+        the subscription as a record in the hub)."""
+
     def wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -191,6 +201,7 @@ class Subscriber:
             elif self._error is not None:
                 raise self._error
             else:
+                self.on_idle()
                 self._waiter = asyncio.get_running_loop().create_future()
                 await self._waiter
                 self._waiter = None

@@ -189,6 +189,8 @@ async def inbox_events(info: Info, after: str | None = None) -> AsyncGenerator[I
     except DomainError as error:
         raise top_level(error) from None
     fast = context.live(info)  # None unless the fast path serves this operation
+    if fast is not None and fast.resume_after is not None:
+        start = fast.resume_after  # a parked subscription resumes where it stopped
     prepare = partial(prepare_live_batch, rt.cursors, account_id)
     try:
         if viewer.user_id not in await live.messaging_user_ids(account_id):

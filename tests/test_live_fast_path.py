@@ -44,6 +44,9 @@ class Sends:
         seq = delivery.record.seq
         return False if seq == 6 else self.send(seq)
 
+    def park(self, subscriber: Any) -> None:
+        """Never parks: these tests follow one subscriber's task."""
+
     def subscriber(self, account_id: uuid.UUID, start: int, *, replay: bool, limit: int) -> Any:
         return DirectSubscriber(self, account_id, start, replay=replay, limit=limit)  # type: ignore[arg-type]
 

@@ -25,15 +25,28 @@ from services.auth import Viewer
 
 
 class LiveOperation:
-    """One graphql-transport-ws operation: its executor, and how to send its frames."""
+    """One graphql-transport-ws operation: its executor, and how to send its frames.
 
-    __slots__ = ("_key", "_prefix", "_send_text", "executor")
+    `resume_after`: the position a parked subscription resumes from (None on a first run);
+    `park`: the transport's hook to keep the subscription as a record once its task ends.
+    """
 
-    def __init__(self, operation_id: str, send_text: Callable[[str], Awaitable[None]]) -> None:
+    __slots__ = ("_key", "_prefix", "_send_text", "executor", "park", "resume_after")
+
+    def __init__(
+        self,
+        operation_id: str,
+        send_text: Callable[[str], Awaitable[None]],
+        *,
+        resume_after: int | None = None,
+        park: Callable[[Any], None] | None = None,
+    ) -> None:
         self.executor: StrawberryGraphQLCoreExecutionContext | None = None
         self._prefix = f'{{"id":{json.dumps(operation_id)},"type":"next","payload":'
         self._send_text = send_text
         self._key: Hashable | None = None
+        self.resume_after = resume_after
+        self.park = park
 
     def share_key(self, viewer: Viewer) -> Hashable:
         """Equal for operations whose events execute to the same result for one account.
@@ -79,9 +92,15 @@ class LiveOperation:
 _current: ContextVar[LiveOperation | None] = ContextVar("liaison_live_operation", default=None)
 
 
-def bind(operation_id: str, send_text: Callable[[str], Awaitable[None]]) -> None:
+def bind(
+    operation_id: str,
+    send_text: Callable[[str], Awaitable[None]],
+    *,
+    resume_after: int | None = None,
+    park: Callable[[Any], None] | None = None,
+) -> None:
     """In an operation's own task: the variable is seen by its executor and resolvers only."""
-    _current.set(LiveOperation(operation_id, send_text))
+    _current.set(LiveOperation(operation_id, send_text, resume_after=resume_after, park=park))
 
 
 def live_operation(info: Info) -> LiveOperation | None:
