@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,10 +31,12 @@ class BodyLimitMiddleware:
         self.multipart_limit = multipart_limit
         self.other_limit = other_limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] != "http":  # returned, not awaited: no frame held for a websocket
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         names = [k.lower() for k, _ in scope["headers"]]
         repeated = [n.decode("latin-1") for n in SINGLE_HEADERS if names.count(n) > 1]
         if repeated:

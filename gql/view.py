@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -118,10 +119,12 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         self.rt = rt
         self.persisted = persisted or PersistedQueries(None, enforce=False)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:  # type: ignore[override]
+        if scope["type"] != "http":  # returned, not awaited: no frame held for a websocket
+            return super().__call__(scope, receive, send)
+        return self._http(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
             try:

@@ -4,7 +4,8 @@
   expired or missing token closes the socket with 4403 before any operation runs.
 - Keep-alive: the server sends a protocol `ping` every `ws_keepalive_seconds` once the
   connection is acknowledged, so proxies see traffic on idle connections (clients answer
-  `pong`, as `graphql-ws` does by itself).
+  `pong`, as `graphql-ws` does by itself). One timer per process ticks for every connection
+  (`KeepAlive`), not one per connection.
 - Live sessions (services.sessions): closed with 4403 at the token's expiry or when a rule
   signs the user out.
 - Messages before `connection_init` is accepted are at most 64 KiB (gql.wsserver).
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import MutableMapping
 from functools import partial
 from typing import Any
@@ -67,7 +69,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's handler, plus connection parameters on the context, keep-alive pings
     (a timer, not a task, per connection) and the `LiveOperation` of each operation task."""
 
-    _keepalive: asyncio.TimerHandle | None = None
+    _keepalive: KeepAlive | None = None
     _pinging: asyncio.Task[None] | None = None
     _received = True  # something arrived since the last ping
     _session: Session | None = None
@@ -112,6 +114,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         try:
             await super().handle_connection_init(message)
         except Exception as error:
+            self.context.extras.pop(CONNECTION_PARAMS, None)
             dependency = unavailable_dependency(error)
             if dependency is None:
                 raise
@@ -120,6 +123,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             log.warning("websocket refused: %s unavailable (%s)", dependency, error)
             await self.websocket.close(WS_TRY_AGAIN_LATER, f"{dependency} unavailable; retry")
             return
+        self.context.extras.pop(CONNECTION_PARAMS, None)  # the token: read, not kept
+        if self.connection_init_timeout_task is not None:
+            # Cancelled by Strawberry; not kept for the connection's life (~1.8 KB with it).
+            self.connection_init_timeout_task = None
         if not self.connection_acknowledged:
             return
         limit = self.websocket_scope().get("extensions", {}).get(LIMIT_EXTENSION)
@@ -130,7 +137,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             viewer.user_id, viewer.account_id, self.context.extras[EXPIRES_AT], self._sign_out
         )
         if self.view.keep_alive_interval:
-            self._schedule_ping()
+            self._keepalive = KeepAlive.of(self.view.keep_alive_interval)
+            self._keepalive.add(self)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         await self._run(operation, None)
@@ -180,15 +188,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         assert isinstance(websocket, WebSocket)
         return websocket.scope
 
-    def _schedule_ping(self) -> None:
-        interval = self.view.keep_alive_interval
-        assert interval
-        self._keepalive = asyncio.get_running_loop().call_later(interval, self._on_keepalive)
-
-    def _on_keepalive(self) -> None:
+    def on_keepalive(self) -> None:
         if self._pinging is not None and not self._pinging.done():
-            self._schedule_ping()  # the previous ping is still being written
-            return
+            return  # the previous ping is still being written
         self._pinging = asyncio.create_task(self._ping(dead=not self._received))
         self._received = False
 
@@ -199,7 +201,6 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.websocket.close(CLOSE_KEEPALIVE_TIMEOUT, "Keep-alive timeout")
                 return
             await self.send_message({"type": "ping"})
-            self._schedule_ping()
 
     async def _sign_out(self, reason: str) -> None:
         log.info("websocket closed: %s", reason.lower())
@@ -209,12 +210,51 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self._session is not None:
             self.context.rt.sessions.end(self._session)
         if self._keepalive is not None:
-            self._keepalive.cancel()
+            self._keepalive.discard(self)
         if self._pinging is not None:
             self._pinging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pinging
         await super().shutdown()
+
+
+class KeepAlive:
+    """One timer per event loop and interval: every `interval` seconds, each registered
+    connection's `on_keepalive` (a ping, or a close when the previous one got no answer)."""
+
+    _tickers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, KeepAlive]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.handlers: set[TransportWSHandler] = set()
+        self.timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of(cls, interval: float) -> KeepAlive:
+        loop = asyncio.get_running_loop()
+        tickers = cls._tickers.setdefault(loop, {})
+        ticker = tickers.get(interval)
+        if ticker is None:
+            ticker = tickers[interval] = cls(interval)
+        return ticker
+
+    def add(self, handler: TransportWSHandler) -> None:
+        self.handlers.add(handler)
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(self.interval, self._tick)
+
+    def discard(self, handler: TransportWSHandler) -> None:
+        self.handlers.discard(handler)
+        if not self.handlers and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _tick(self) -> None:
+        self.timer = asyncio.get_running_loop().call_later(self.interval, self._tick)
+        for handler in list(self.handlers):
+            handler.on_keepalive()
 
 
 async def authenticate(context: Context, jwt_secret: str) -> None:

@@ -3,7 +3,8 @@
 A session is opened once its token is accepted and ends when its socket closes. It is closed
 (the transport uses websocket close code 4403) when:
 
-- its token's `exp` passes: a timer at that instant, so no event reaches it afterwards;
+- its token's `exp` passes: at that instant, so no event reaches it afterwards (one timer
+  per process, for the earliest expiry of a heap; not one per session);
 - `close_user` / `close_account` is called in this process (a deactivated user, a deleted
   account): at once;
 - a sweep (every `SWEEP_SECONDS`, one query per 1,000 users) finds that its user may no
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -36,13 +39,12 @@ CloseSession = Callable[[str], Awaitable[None]]  # called with the reason
 
 
 class Session:
-    __slots__ = ("account_id", "close", "timer", "user_id")
+    __slots__ = ("account_id", "close", "user_id")
 
-    def __init__(self, user_id: UUID, account_id: UUID, close: CloseSession) -> None:
+    def __init__(self, user_id: UUID, account_id: UUID, close: CloseSession | None) -> None:
         self.user_id = user_id
         self.account_id = account_id
-        self.close = close
-        self.timer: asyncio.TimerHandle | None = None
+        self.close = close  # None once ended: an ended session holds nothing of its socket
 
 
 async def signed_in_user_ids(user_ids: list[UUID]) -> set[UUID]:
@@ -60,6 +62,11 @@ class Sessions:
         self._sweep_seconds = sweep_seconds
         self._sweeper: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[int]] = set()
+        # (loop time of expiry, tie-breaker, session); ended sessions leave at their expiry
+        # or when the heap is rebuilt (`_compact`).
+        self._expiries: list[tuple[float, int, Session]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return len(self._open)
@@ -71,16 +78,39 @@ class Sessions:
         session = Session(user_id, account_id, close)
         self._open.add(session)
         loop = asyncio.get_running_loop()
-        delay = max(expires_at - time.time(), 0.0)
-        session.timer = loop.call_at(loop.time() + delay, self._expire, session)
+        at = loop.time() + max(expires_at - time.time(), 0.0)
+        if len(self._expiries) > 2 * len(self._open) + 1000:
+            self._compact()
+        heapq.heappush(self._expiries, (at, next(self._order), session))
+        if self._expiries[0][2] is session:
+            self._schedule()
         return session
 
     def end(self, session: Session) -> None:
         """The session's socket closed: forget it. Idempotent."""
         self._open.discard(session)
-        if session.timer is not None:
-            session.timer.cancel()
-            session.timer = None
+        session.close = None
+
+    def _compact(self) -> None:
+        self._expiries = [entry for entry in self._expiries if entry[2] in self._open]
+        heapq.heapify(self._expiries)
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._expiries:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_at(self._expiries[0][0], self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = asyncio.get_running_loop().time()
+        while self._expiries and self._expiries[0][0] <= now:
+            _, _, session = heapq.heappop(self._expiries)
+            if session in self._open:
+                self._expire(session)
+        self._schedule()
 
     async def close_user(self, user_id: UUID, reason: str = SIGNED_OUT) -> int:
         """Close this process's sessions of `user_id`; how many there were."""
@@ -120,14 +150,19 @@ class Sessions:
         await asyncio.gather(*tasks, return_exceptions=True)
         for session in list(self._open):
             self.end(session)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._expiries.clear()
 
     async def _close(self, sessions: Iterable[Session], reason: str) -> int:
-        closing = list(sessions)
-        for session in closing:
+        closing = [(session, session.close) for session in sessions]
+        for session, _ in closing:
             self.end(session)
-        for session in closing:
-            with contextlib.suppress(Exception):
-                await session.close(reason)
+        for _, close in closing:
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close(reason)
         return len(closing)
 
     def _expire(self, session: Session) -> None:
