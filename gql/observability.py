@@ -1,4 +1,5 @@
-"""Request ids, one JSON log line per request, and HTTP/GraphQL/websocket metrics.
+"""Request ids, one JSON log line per request, and HTTP/GraphQL metrics (websocket
+connections are counted by the transport, gql.ws).
 
 - `RequestObservability` (ASGI middleware, outermost): takes the caller's `X-Request-ID`
   when it is a short token (else makes one), echoes it on the response, and logs one line
@@ -43,10 +44,8 @@ class RequestObservability:
         self.app = app
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if scope["type"] == "websocket":  # returned, not awaited: one frame less per socket
-            return self._websocket(scope, receive, send)
-        if scope["type"] != "http":
-            return self.app(scope, receive, send)
+        if scope["type"] != "http":  # returned, not awaited: no frame held for a websocket
+            return self.app(scope, receive, send)  # (gql.ws counts websocket connections)
         return self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,22 +85,6 @@ class RequestObservability:
                     }
                 },
             )
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        accepted = False
-
-        async def counting_send(message: Message) -> None:
-            nonlocal accepted
-            if message["type"] == "websocket.accept" and not accepted:
-                accepted = True
-                metrics.WEBSOCKET_CONNECTIONS.inc()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counting_send)
-        finally:
-            if accepted:
-                metrics.WEBSOCKET_CONNECTIONS.dec()
 
 
 def _request_id(scope: Scope) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import weakref
 from collections.abc import MutableMapping
 from functools import partial
@@ -46,6 +47,7 @@ from gql.context import Context
 from gql.faults import WS_TRY_AGAIN_LATER
 from gql.persisted import PersistedQueryError
 from gql.wsserver import LIMIT_EXTENSION
+from services import metrics
 from services.auth import load_session
 from services.errors import Unauthenticated
 from services.faults import unavailable_dependency
@@ -75,6 +77,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _session: Session | None = None
     _parked: dict[str, live.ParkedInbox] | None = None  # operation id → its record (gql.live)
 
+    def on_request_accepted(self) -> None:
+        metrics.WEBSOCKET_CONNECTIONS.inc()  # until `shutdown`
+        super().on_request_accepted()
+
     async def handle_message(self, message: Message) -> None:
         self._received = True
         await super().handle_message(message)
@@ -95,6 +101,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
             if query is not None:
                 payload["query"] = query
+        if isinstance(payload, dict) and isinstance(payload.get("query"), str):
+            # Kept by the operation for its life (and to resume it): one copy per document.
+            payload["query"] = sys.intern(payload["query"])
         await super().handle_subscribe(message)
 
     async def send_message(self, message: Message) -> None:
@@ -129,13 +138,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self.connection_init_timeout_task = None
         if not self.connection_acknowledged:
             return
-        limit = self.websocket_scope().get("extensions", {}).get(LIMIT_EXTENSION)
+        limit = self.websocket_scope().get("extensions", {}).pop(LIMIT_EXTENSION, None)
         if limit is not None:
             limit["raise"]()
         viewer = self.context.viewer
         self._session = self.context.rt.sessions.open(
-            viewer.user_id, viewer.account_id, self.context.extras[EXPIRES_AT], self._sign_out
+            viewer.user_id, viewer.account_id, self.context.extras.pop(EXPIRES_AT), self._sign_out
         )
+        if not self.context.extras:
+            self.context.extras = {}  # an emptied dict keeps its table
         if self.view.keep_alive_interval:
             self._keepalive = KeepAlive.of(self.view.keep_alive_interval)
             self._keepalive.add(self)
@@ -207,6 +218,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await self.websocket.close(CLOSE_SIGNED_OUT, reason)
 
     async def shutdown(self) -> None:
+        metrics.WEBSOCKET_CONNECTIONS.dec()
         if self._session is not None:
             self.context.rt.sessions.end(self._session)
         if self._keepalive is not None:

@@ -24,9 +24,8 @@ LIMIT_EXTENSION = "liaison.websocket.max_size"
 class LiaisonWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._authenticated_max = self.config.ws_max_size
         # Read by the parser before each frame: the change applies to the next frame.
-        self.conn.max_message_size = min(PRE_AUTH_MAX_BYTES, self._authenticated_max)
+        self.conn.max_message_size = min(PRE_AUTH_MAX_BYTES, self.config.ws_max_size)
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -35,4 +34,4 @@ class LiaisonWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][LIMIT_EXTENSION] = {"raise": self._raise_limit}
 
     def _raise_limit(self) -> None:
-        self.conn.max_message_size = self._authenticated_max
+        self.conn.max_message_size = self.config.ws_max_size

@@ -104,6 +104,7 @@ class InboxFastPath:
         # No await from here to the end of `hub.subscribe`: no batch reaches both.
         self.context.rt.hub.attach(account_id, record)
         park(record)
+        self.operation.park = None  # parked once; a resumed run is bound anew
         if renderer is not self:
             self.operation.executor = None  # the renderer's executor renders for this one
         raise Parked
