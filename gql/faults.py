@@ -14,8 +14,9 @@ Two places turn a failure classified by `services.faults.unavailable_dependency`
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 from graphql import GraphQLError
@@ -96,15 +97,33 @@ class JsonServerErrors:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "websocket":
+            return self._websocket(scope, receive, send)
+        if scope["type"] != "http":
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """No wrapper around `send` (it is on every frame's path): on a failure, a close with
+        1013 ("try again later"), whether the socket was accepted or not."""
+        try:
             await self.app(scope, receive, send)
-            return
+        except Exception as exc:
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                log.exception("unhandled error on %s", scope.get("path"))
+            else:
+                log.warning("%s unavailable on %s: %s", dependency, scope.get("path"), exc)
+            with contextlib.suppress(Exception):  # already closed: nothing to tell
+                await send({"type": "websocket.close", "code": WS_TRY_AGAIN_LATER})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
-            if message["type"] in ("http.response.start", "websocket.accept", "websocket.close"):
+            if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
@@ -118,9 +137,6 @@ class JsonServerErrors:
                 log.warning("%s unavailable on %s: %s", dependency, scope.get("path"), exc)
             if started:
                 return  # the response is under way; the server closes the connection
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": WS_TRY_AGAIN_LATER})
-                return
             if dependency is None:
                 response = _json_error(500, "INTERNAL_SERVER_ERROR", "Internal server error.")
             else:

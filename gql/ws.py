@@ -11,7 +11,7 @@
 - Messages before `connection_init` is accepted are at most 64 KiB (gql.wsserver).
 - With the live fast path on, each operation's task is bound to its `gql.live` operation, and
   an idle inbox subscription's task ends: a `gql.live.ParkedInbox` stands for it in the hub
-  (`_park`) until an event needs the pipeline again (`_resume`) or the operation ends.
+  (`_park`) until an event needs the pipeline again (`resume`) or the operation ends.
 
 The origin check (`LIAISON_ALLOWED_ORIGINS`), the protocol choice and the per-connection
 operation cap are Strawberry options set by `gql.view`.
@@ -171,14 +171,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     def _park(self, operation: Operation[Context, None], record: live.ParkedInbox) -> None:
         """An idle subscription's task ends; `record` stands for it in the hub until an event
-        needs the whole pipeline again (`_resume`), the client completes it or the socket
+        needs the whole pipeline again (`resume`), the client completes it or the socket
         closes."""
         if self._parked is None:
             self._parked = {}
         self._parked[operation.id] = record
-        record.restart = partial(self._resume, operation)
+        record.transport, record.transport_key = self, operation
 
-    def _resume(self, operation: Operation[Context, None], after: int) -> None:
+    def resume(self, operation: Operation[Context, None], after: int) -> None:
+        """Start a parked operation's task again; it replays from `after`, then goes live."""
         if self._parked is not None:
             self._parked.pop(operation.id, None)
         if self.operations.get(operation.id) is not operation:

@@ -268,9 +268,10 @@ class ParkedInbox:
         "operation",
         "position",
         "renderer",
-        "restart",
         "share_key",
         "task",
+        "transport",
+        "transport_key",
         "user_id",
     )
 
@@ -288,8 +289,10 @@ class ParkedInbox:
         self.backlog: deque[Delivery] | None = None  # while `task` finishes a send
         self.task: asyncio.Task[None] | None = None
         self.closed = False
-        # Set by the transport: start the operation's task again from a position.
-        self.restart: Any = None
+        # Set by the transport: `transport.resume(transport_key, position)` starts the
+        # operation's task again (two references rather than a bound partial per record).
+        self.transport: Any = None
+        self.transport_key: Any = None
 
     def push(self, deliveries: Sequence[Delivery]) -> None:
         if self.closed:
@@ -352,7 +355,7 @@ class ParkedInbox:
     def _resume(self) -> None:
         """Back to a task: the operation runs again and replays from the position."""
         self.detach()
-        self.restart(self.position)
+        self.transport.resume(self.transport_key, self.position)
 
     def fail(self, error: Exception) -> None:
         """From the hub (`HubStopped`): close the socket as a subscriber's consumer would."""

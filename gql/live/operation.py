@@ -10,7 +10,7 @@ subscriber whose result is the same (`share_key`) and send the serialised payloa
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from contextvars import ContextVar
 from typing import Any
 
@@ -36,7 +36,7 @@ class LiveOperation:
     def __init__(
         self,
         operation_id: str,
-        send_text: Callable[[str], Awaitable[None]],
+        send_text: Callable[[str], Coroutine[Any, Any, None]],
         *,
         resume_after: int | None = None,
         park: Callable[[Any], None] | None = None,
@@ -84,9 +84,25 @@ class LiveOperation:
             return None
         return dumps({"data": result.data}).decode()
 
-    async def send_next(self, payload: str) -> None:
-        """Send a `next` frame of this operation with an already serialised payload."""
-        await self._send_text(f"{self._prefix}{payload}}}")
+    def send_next(self, payload: str) -> Coroutine[Any, Any, None]:
+        """Send a `next` frame of this operation with an already serialised payload (the
+        socket's own send, returned: no coroutine of ours per frame)."""
+        return self._send_text(_frame(self._prefix, payload))
+
+
+# The last frame built: the pump sends one payload to many operations in a row, most with
+# the same id ("1" in most clients), so the frame is built once for them.
+_last: tuple[str, str, str] = ("", "", "")
+
+
+def _frame(prefix: str, payload: str) -> str:
+    global _last  # touched by the event loop thread only
+    last_prefix, last_payload, frame = _last
+    if last_payload is payload and last_prefix == prefix:
+        return frame
+    frame = f"{prefix}{payload}}}"
+    _last = (prefix, payload, frame)
+    return frame
 
 
 _current: ContextVar[LiveOperation | None] = ContextVar("liaison_live_operation", default=None)
@@ -94,7 +110,7 @@ _current: ContextVar[LiveOperation | None] = ContextVar("liaison_live_operation"
 
 def bind(
     operation_id: str,
-    send_text: Callable[[str], Awaitable[None]],
+    send_text: Callable[[str], Coroutine[Any, Any, None]],
     *,
     resume_after: int | None = None,
     park: Callable[[Any], None] | None = None,
