@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 import weakref
 from collections.abc import MutableMapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from graphql import GraphQLError
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -63,6 +65,10 @@ CLOSE_KEEPALIVE_TIMEOUT = 1011
 # reconnect with a new token. The same code refuses a bad token at `connection_init`.
 CLOSE_SIGNED_OUT = 4403
 
+# Parked operations (their task ended) → their record in the hub; one dict for the process
+# rather than one per connection. An entry leaves when the operation resumes or ends.
+PARKED: dict[Operation[Context, None], live.ParkedInbox] = {}
+
 CONNECTION_PARAMS = "connection_params"
 EXPIRES_AT = "expires_at"  # context.extras: when the token expires (a Unix time)
 
@@ -75,7 +81,29 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _pinging: asyncio.Task[None] | None = None
     _received = True  # something arrived since the last ping
     _session: Session | None = None
-    _parked: dict[str, live.ParkedInbox] | None = None  # operation id → its record (gql.live)
+
+    async def handle(self) -> None:
+        """Strawberry's receive loop, minus one thing: it does not hold the last message (its
+        text and parsed JSON, ~0.7 KB) for the connection's life while waiting for the next."""
+        self.on_request_accepted()
+        websocket = self.context.request
+        assert isinstance(websocket, WebSocket)
+        try:
+            while websocket.application_state is not WebSocketState.DISCONNECTED:
+                try:
+                    message = self.view.decode_json(await websocket.receive_text())
+                except KeyError:  # a binary message
+                    await self.handle_invalid_message("WebSocket message type must be text")
+                    return
+                except json.JSONDecodeError:
+                    await self.handle_invalid_message("WebSocket message must be valid JSON")
+                    return
+                await self.handle_message(cast(Message, message))
+                del message
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            pass
+        finally:
+            await self.shutdown()
 
     def on_request_accepted(self) -> None:
         metrics.WEBSOCKET_CONNECTIONS.inc()  # until `shutdown`
@@ -173,22 +201,20 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """An idle subscription's task ends; `record` stands for it in the hub until an event
         needs the whole pipeline again (`resume`), the client completes it or the socket
         closes."""
-        if self._parked is None:
-            self._parked = {}
-        self._parked[operation.id] = record
+        PARKED[operation] = record
         record.transport, record.transport_key = self, operation
 
     def resume(self, operation: Operation[Context, None], after: int) -> None:
         """Start a parked operation's task again; it replays from `after`, then goes live."""
-        if self._parked is not None:
-            self._parked.pop(operation.id, None)
+        PARKED.pop(operation, None)
         if self.operations.get(operation.id) is not operation:
             return
         operation.task = asyncio.create_task(self._run(operation, after))
         operation.task.add_done_callback(self._task_done)
 
     async def cleanup_operation(self, operation_id: str) -> None:
-        record = self._parked.pop(operation_id, None) if self._parked else None
+        operation = self.operations.get(operation_id)
+        record = PARKED.pop(operation, None) if operation is not None else None
         if record is not None:
             record.close()
             self.operations.pop(operation_id, None)

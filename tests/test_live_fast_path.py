@@ -1,7 +1,8 @@
 """gql.live, the live fast path, below the websocket: sends from the hub's pump, in order.
 
 The realtime tests through a real server (test_realtime_ws.py) run with the fast path on and
-off and expect the same frames; these check what only the fast path does.
+off and expect the same frames; these check what only the fast path does, including a
+parked subscription (`ParkedInbox`: a record in the hub with no task).
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from gql.live.inbox import DirectSubscriber
+from gql.live.inbox import DirectSubscriber, ParkedInbox
 from services.bus import MemoryBus
-from services.hub import Delivery, Hub, SlowConsumer
+from services.hub import Batch, Delivery, Hub, SlowConsumer
+from subscriptions.inbox import CLOSE_SLOW_CONSUMER, PREPARED
 from tests.realtime_fixtures import make_pair, write_events
 
 
@@ -102,3 +106,110 @@ async def test_a_batch_longer_than_the_queue_is_refused_not_sent(hub: Hub) -> No
         with pytest.raises(SlowConsumer):
             await asyncio.wait_for(waiting, 10)
         assert sends.sent == []
+
+
+# ParkedInbox: an idle subscription held as a record in the hub, with no task.
+
+
+class FakeOperation:
+    """Stands in for `LiveOperation`: the payload "p3" blocks until `gate` is set."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def send_next(self, payload: str) -> Any:
+        return self._send(payload)
+
+    async def _send(self, payload: str) -> None:
+        if payload == "p3":
+            await self.gate
+        self.sent.append(payload)
+
+
+class FakeHub:
+    def __init__(self) -> None:
+        self.attached: set[Any] = set()
+
+    def detach(self, account_id: uuid.UUID, member: Any) -> None:
+        self.attached.discard(member)
+
+
+class FakeContext:
+    def __init__(self) -> None:
+        self.rt = SimpleNamespace(hub=FakeHub())
+        self.closed: list[int] = []
+
+    async def close_websocket(self, code: int, reason: str) -> None:
+        self.closed.append(code)
+
+
+class Transport:
+    def __init__(self) -> None:
+        self.resumed: list[tuple[str, int]] = []
+
+    def resume(self, key: str, position: int) -> None:
+        self.resumed.append((key, position))
+
+
+def parked(limit: int = 50) -> tuple[ParkedInbox, FakeOperation, FakeContext, Transport]:
+    operation, context, transport = FakeOperation(), FakeContext(), Transport()
+    fast = SimpleNamespace(operation=operation, context=context, share_key="k", user_id=USER)
+    subscriber = SimpleNamespace(account_id=uuid.uuid4(), position=0, limit=limit)
+    record = ParkedInbox(fast, fast, subscriber)  # type: ignore[arg-type]
+    record.transport, record.transport_key = transport, "op-1"
+    context.rt.hub.attached.add(record)
+    return record, operation, context, transport
+
+
+USER = uuid.uuid4()
+
+
+async def prepared_batch(seqs: list[int], *, visible: set[int], rendered: set[int]) -> Batch:
+    """A batch as the hub's prepare step leaves it: who may receive it, its events, and the
+    shared payload "p<seq>" of each rendered event."""
+    batch = Batch([SimpleNamespace(seq=seq) for seq in seqs])  # type: ignore[misc]
+    events = {seq: (None, None) for seq in visible}
+    await batch.shared(PREPARED, partial(asyncio.sleep, 0, (frozenset({USER}), events)))
+    for seq in rendered:
+        await batch.shared((seq, "k"), partial(asyncio.sleep, 0, f"p{seq}"))
+    return batch
+
+
+async def test_a_parked_subscription_sends_from_the_push_and_finishes_a_blocked_send_in_order() -> (
+    None
+):
+    record, operation, _, transport = parked()
+    batch = await prepared_batch([1, 2, 3, 4], visible={1, 3, 4}, rendered={1, 3, 4})
+    record.push(batch.deliveries())
+    # 1 is sent in the push itself, 2 names nothing visible, 3 blocks: a task finishes it.
+    assert operation.sent == ["p1"] and record.task is not None
+    later = await prepared_batch([5], visible={5}, rendered={5})
+    record.push(later.deliveries())  # arrives while 3 is blocked: waits behind it
+    assert operation.sent == ["p1"]
+    operation.gate.set_result(None)
+    await asyncio.wait_for(record.task, 10)
+    assert operation.sent == ["p1", "p3", "p4", "p5"]
+    assert record.task is None and record.position == 5 and transport.resumed == []
+
+
+async def test_a_parked_subscription_resumes_its_operation_for_what_the_push_cannot_send() -> None:
+    record, operation, context, transport = parked()
+    batch = await prepared_batch([1, 2], visible={1, 2}, rendered={1})  # 2: not rendered
+    record.push(batch.deliveries())
+    assert operation.sent == ["p1"]
+    # Out of the hub, and the operation starts again after 1: it replays 2 itself.
+    assert transport.resumed == [("op-1", 1)]
+    assert record not in context.rt.hub.attached
+    record.push((await prepared_batch([3], visible={3}, rendered={3})).deliveries())
+    assert operation.sent == ["p1"]  # detached: nothing more through the record
+
+
+async def test_a_parked_subscription_refuses_a_batch_longer_than_its_queue() -> None:
+    record, operation, context, _ = parked(limit=3)
+    batch = await prepared_batch([1, 2, 3, 4], visible={1, 2, 3, 4}, rendered={1, 2, 3, 4})
+    record.push(batch.deliveries())
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert operation.sent == [] and context.closed == [CLOSE_SLOW_CONSUMER]
+    assert record not in context.rt.hub.attached

@@ -33,6 +33,17 @@ async def test_a_session_closes_at_its_expiry_and_not_before() -> None:
     await sessions.stop()
 
 
+async def test_a_session_expiring_before_the_scheduled_one_closes_on_time() -> None:
+    """One timer for the process: a session that expires before every open one moves it."""
+    sessions = Sessions(sweep_seconds=0)
+    later, sooner = Closed(), Closed()
+    sessions.open(uuid.uuid4(), uuid.uuid4(), time.time() + 3600, later)
+    sessions.open(uuid.uuid4(), uuid.uuid4(), time.time() + 0.1, sooner)
+    await asyncio.wait_for(sooner.event.wait(), 10)
+    assert (sooner.reasons, later.reasons) == ([TOKEN_EXPIRED], [])
+    await sessions.stop()
+
+
 async def test_close_user_and_close_account_close_only_theirs() -> None:
     sessions = Sessions(sweep_seconds=0)
     account, other_account = uuid.uuid4(), uuid.uuid4()
