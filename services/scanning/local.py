@@ -18,7 +18,7 @@ from services.blobs import BlobStore
 from services.scanning.jobs import (
     Retry,
     Scanner,
-    scan_attachment,
+    scan_blob,
     stale_pending,
     sweep_orphan_blobs,
 )
@@ -101,7 +101,7 @@ class InProcessScanQueue:
         while True:
             attachment_id = await self._queue.get()
             try:
-                outcome = await scan_attachment(
+                outcome = await scan_blob(
                     attachment_id,
                     scanner=self.scanner,
                     blobs=self.blobs,
