@@ -212,10 +212,12 @@ async def stale_pending(older_than: float, limit: int = 1000) -> list[uuid.UUID]
     return [uuid.UUID(str(r)) for r in rows]
 
 
-async def sweep_orphan_blobs(blobs: BlobStore) -> int:
-    """Objects of an object store that no attachment references, left by a process that died
-    between the upload and the database commit, are deleted once they are an hour old."""
-    from services.s3_blobs import S3BlobStore, sweep_orphans
+async def sweep_orphan_blobs(blobs: BlobStore, age: timedelta | None = None) -> int:
+    """Objects of an object store that no blob names, left by a process that died between
+    the upload and the database commit, are deleted once they are `age` (an hour) old. A
+    blob's object stays as long as its row, which nothing deletes while an attachment or a
+    bulk send points at it (foreign keys, ON DELETE RESTRICT)."""
+    from services.s3_blobs import ORPHAN_AGE, S3BlobStore, sweep_orphans
 
     if not isinstance(blobs, S3BlobStore):
         return 0  # the file store commits by rename inside the transaction's lifetime
@@ -230,7 +232,7 @@ async def sweep_orphan_blobs(blobs: BlobStore) -> int:
         )
         return [str(key) for key in found]
 
-    removed = await sweep_orphans(blobs, referenced)
+    removed = await sweep_orphans(blobs, referenced, ORPHAN_AGE if age is None else age)
     if removed:
         log.info("blob sweeper: deleted %d orphaned objects", removed)
     return removed
