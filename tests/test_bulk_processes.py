@@ -1,4 +1,5 @@
-"""Bulk sends run by real `liaison worker` processes on PostgreSQL and a private Redis.
+"""Bulk sends run by real `liaison worker` processes on PostgreSQL and a private Redis
+(with a file, scanned by the workers, in the SIGKILL and Redis-restart runs).
 
 The module has its own PostgreSQL database (made and migrated here), so no in-process job
 runner of another test's app can take part; data is written and checked with plain SQL.
@@ -8,6 +9,7 @@ Each test sends for its own brand, and waits for its bulk send to end.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -39,6 +41,7 @@ from tests.realtime_fixtures import (
 
 __all__ = ["clamd_socket"]
 RECIPIENTS = 2_000
+PNG = (Path(__file__).resolve().parent / "corpus" / "valid.png").read_bytes()
 SEND_BULK = """
 mutation($input: SendBulkMessageInput!) {
   sendBulkMessage(input: $input) { bulkSend { id total } errors { code } }
@@ -154,10 +157,27 @@ async def post(server: Server, user: uuid.UUID, query: str, variables: dict[str,
     return body["data"]
 
 
-async def create_bulk(server: Server, user: uuid.UUID) -> uuid.UUID:
-    data = await post(
-        server, user, SEND_BULK, {"input": {"partnerFilter": {}, "body": "Hi {{partner.name}}"}}
-    )
+async def create_bulk(server: Server, user: uuid.UUID, file: bytes | None = None) -> uuid.UUID:
+    variables: dict[str, Any] = {"input": {"partnerFilter": {}, "body": "Hi {{partner.name}}"}}
+    if file is None:
+        data = await post(server, user, SEND_BULK, variables)
+    else:  # a multipart request, like a client's (GraphQL multipart request spec)
+        variables["input"]["attachments"] = [None]
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(
+                server.http_url,
+                data={
+                    "operations": json.dumps({"query": SEND_BULK, "variables": variables}),
+                    "map": json.dumps({"0": ["variables.input.attachments.0"]}),
+                },
+                files={"0": ("logo.png", file, "image/png")},
+                headers={
+                    "authorization": f"Bearer {issue_token(JWT_SECRET, user)}",
+                    "apollo-require-preflight": "true",
+                },
+            )
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
     assert data["sendBulkMessage"]["errors"] == []
     assert data["sendBulkMessage"]["bulkSend"]["total"] == RECIPIENTS
     return uuid.UUID(data["sendBulkMessage"]["bulkSend"]["id"])
@@ -215,14 +235,38 @@ async def assert_exactly_once(db: asyncpg.Connection, bulk: uuid.UUID) -> dict[s
         row["account_id"],
     )
     assert unread == row["sent"]
+    # Each message carries the bulk send's files: one attachment per file and message, all
+    # pointing at the one blob of each file.
+    files = await db.fetch("SELECT blob_id FROM bulk_attachments WHERE bulk_send_id = $1", bulk)
+    carried = await db.fetchrow(
+        "SELECT count(*) AS n, count(DISTINCT a.message_id) AS messages,"
+        " count(DISTINCT a.blob_id) AS blobs FROM attachments a"
+        " JOIN messages m ON m.id = a.message_id WHERE m.bulk_send_id = $1",
+        bulk,
+    )
+    assert carried["n"] == row["sent"] * len(files)
+    assert carried["messages"] == (row["sent"] if files else 0)
+    assert carried["blobs"] == len(files)
     return dict(outcomes)
+
+
+async def scanned_everywhere(db: asyncpg.Connection, bulk: uuid.UUID) -> bool:
+    """The bulk send's file is scanned and every message's attachment has the verdict."""
+    statuses = await db.fetch(
+        "SELECT DISTINCT a.scan_status FROM attachments a"
+        " JOIN messages m ON m.id = a.message_id WHERE m.bulk_send_id = $1"
+        " UNION ALL SELECT b.scan_status FROM bulk_attachments f"
+        " JOIN blobs b ON b.id = f.blob_id WHERE f.bulk_send_id = $1",
+        bulk,
+    )
+    return {r["scan_status"] for r in statuses} == {"CLEAN"}
 
 
 async def test_worker_killed_mid_send_another_finishes_exactly_once(
     db: asyncpg.Connection, env: dict[str, str], server: Server, tmp_path: Path
 ) -> None:
     user = await make_brand(db, RECIPIENTS)
-    bulk = await create_bulk(server, user)
+    bulk = await create_bulk(server, user, PNG)
     first = start_worker(env, tmp_path / "worker1.log")
     try:
         await wait_for(lambda: _more_than(db, bulk, 100), 60, "the first worker to send")
@@ -233,6 +277,7 @@ async def test_worker_killed_mid_send_another_finishes_exactly_once(
     second = start_worker(env, tmp_path / "worker2.log")
     try:
         await wait_for(lambda: _ended(db, bulk), 60, "the second worker to finish")
+        await wait_for(lambda: scanned_everywhere(db, bulk), 60, "the file's verdict")
     finally:
         stop_process(second)
     assert await status(db, bulk) == "DONE"
@@ -249,13 +294,14 @@ async def test_redis_restarted_mid_run_the_send_finishes_without_duplicates(
     user = await make_brand(db, RECIPIENTS)
     worker = start_worker(env, tmp_path / "worker.log")
     try:
-        bulk = await create_bulk(server, user)
+        bulk = await create_bulk(server, user, PNG)
         await wait_for(lambda: _more_than(db, bulk, 100), 60, "the worker to send")
         redis_server.stop()
         at_stop = await sent(db, bulk)
         await asyncio.sleep(1)
         redis_server.start()
         await wait_for(lambda: _ended(db, bulk), 60, "the bulk send to finish")
+        await wait_for(lambda: scanned_everywhere(db, bulk), 60, "the file's verdict")
     finally:
         stop_process(worker)
     assert at_stop < RECIPIENTS, "the send ended before Redis was stopped"
