@@ -23,6 +23,7 @@ from models import (
     Message,
     ScanStatus,
 )
+from services.ratelimit import MemoryRateLimiter, SendRateLimits
 from tests.attachments_fixtures import CORPUS, scanning_app, stored_files, wait_for
 from tests.clamd_fixtures import clamd_socket
 from tests.factories import Api, Pair, make_account, make_pair, make_user
@@ -287,3 +288,26 @@ async def test_a_blob_outlives_any_one_message(api: Api, app_settings: Settings)
         await Blob.filter(id=blob.id).delete()
     path = Path(app_settings.data_dir) / "blobs" / blob.storage_key
     assert path.read_bytes() == png
+
+
+async def test_files_are_charged_to_the_upload_rate_limit(
+    api: Api, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk send with files is charged like a sendMessage with them: the bytes count
+    against the account's upload budget, and a refusal creates nothing."""
+    limits = SendRateLimits(
+        MemoryRateLimiter(), per_user=100, per_account=100, upload_bytes=100, window=60.0
+    )
+    monkeypatch.setattr(app.state.rt, "send_limits", limits)
+    brand, sender, _ = await brand_with_partners(1)
+    png = (CORPUS / "valid.png").read_bytes()  # 70 bytes: one fits in 100, two do not
+    first = (await send_bulk(api, sender, [("a.png", png)])).json()["data"]["sendBulkMessage"]
+    assert first["errors"] == []
+    second = (await send_bulk(api, sender, [("b.png", png)])).json()["data"]["sendBulkMessage"]
+    assert second["bulkSend"] is None
+    assert [e["code"] for e in second["errors"]] == ["RATE_LIMITED"]
+    assert await BulkSend.filter(account_id=brand.id).count() == 1
+    # Without files a bulk send stores nothing and is not charged.
+    plain = await api.data(SEND_BULK, {"input": {"partnerFilter": {}, "body": "x"}}, user=sender)
+    assert plain["sendBulkMessage"]["errors"] == []
+    await limits.close()

@@ -124,6 +124,12 @@ async def create_bulk_send(
     body = await _body(viewer, request)
     if request.uploads:  # what can be refused before any file is staged or sniffed
         _check_terms(await Account.get(id=viewer.account_id))
+        if services.limits is not None:
+            # Files reach storage: the request is charged like a sendMessage with them (one
+            # send, and their bytes against the account's upload budget).
+            await services.limits.check_send(
+                viewer, sum(getattr(u, "size", None) or 0 for u in request.uploads)
+            )
     files = await stage_uploads(
         services.blobs,
         request.uploads,
