@@ -9,6 +9,7 @@ Each test sends for its own brand, and waits for its bulk send to end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -42,6 +43,12 @@ from tests.realtime_fixtures import (
 __all__ = ["clamd_socket"]
 RECIPIENTS = 2_000
 PNG = (Path(__file__).resolve().parent / "corpus" / "valid.png").read_bytes()
+EICAR_CSV = (Path(__file__).resolve().parent / "corpus" / "eicar_in.csv").read_bytes()
+LIVE = """
+subscription { inboxEvents { __typename
+  ... on MessageCreated { message { attachments { id scanStatus downloadUrl } } }
+  ... on AttachmentScanned { attachment { id scanStatus downloadUrl } } } }
+"""
 SEND_BULK = """
 mutation($input: SendBulkMessageInput!) {
   sendBulkMessage(input: $input) { bulkSend { id total } errors { code } }
@@ -157,7 +164,14 @@ async def post(server: Server, user: uuid.UUID, query: str, variables: dict[str,
     return body["data"]
 
 
-async def create_bulk(server: Server, user: uuid.UUID, file: bytes | None = None) -> uuid.UUID:
+async def create_bulk(
+    server: Server,
+    user: uuid.UUID,
+    file: bytes | None = None,
+    *,
+    name: str = "logo.png",
+    total: int = RECIPIENTS,
+) -> uuid.UUID:
     variables: dict[str, Any] = {"input": {"partnerFilter": {}, "body": "Hi {{partner.name}}"}}
     if file is None:
         data = await post(server, user, SEND_BULK, variables)
@@ -170,7 +184,7 @@ async def create_bulk(server: Server, user: uuid.UUID, file: bytes | None = None
                     "operations": json.dumps({"query": SEND_BULK, "variables": variables}),
                     "map": json.dumps({"0": ["variables.input.attachments.0"]}),
                 },
-                files={"0": ("logo.png", file, "image/png")},
+                files={"0": (name, file, "application/octet-stream")},
                 headers={
                     "authorization": f"Bearer {issue_token(JWT_SECRET, user)}",
                     "apollo-require-preflight": "true",
@@ -179,7 +193,7 @@ async def create_bulk(server: Server, user: uuid.UUID, file: bytes | None = None
         assert response.status_code == 200, response.text
         data = response.json()["data"]
     assert data["sendBulkMessage"]["errors"] == []
-    assert data["sendBulkMessage"]["bulkSend"]["total"] == RECIPIENTS
+    assert data["sendBulkMessage"]["bulkSend"]["total"] == total
     return uuid.UUID(data["sendBulkMessage"]["bulkSend"]["id"])
 
 
@@ -342,6 +356,77 @@ async def test_cancel_mid_run_keeps_what_was_sent_and_skips_the_rest(
     )
     assert [r["reason"] for r in reasons] == ["CANCELLED"]
     assert await status(db, bulk) == "CANCELLED"
+
+
+async def partner_users(db: asyncpg.Connection, brand_user: uuid.UUID) -> list[uuid.UUID]:
+    """A messaging user for each partner of the brand of `brand_user`."""
+    partners = await db.fetch(
+        "SELECT p.partner_id FROM partnerships p JOIN users u ON u.account_id = p.brand_id"
+        " WHERE u.id = $1",
+        brand_user,
+    )
+    users = []
+    for row in partners:
+        role, user = uuid.uuid4(), uuid.uuid4()
+        await db.execute(
+            "INSERT INTO roles (id, account_id, name, built_in, permissions, created_at)"
+            " VALUES ($1, $2, 'PARTNER_ADMIN', true, 'MESSAGING', now())",
+            role,
+            row["partner_id"],
+        )
+        await db.execute(
+            "INSERT INTO users (id, account_id, role_id, email, name, created_at,"
+            " notification_frequency) VALUES ($1, $2, $3, $4, 'Partner', now(), 'OFF')",
+            user,
+            row["partner_id"],
+            role,
+            f"{user.hex}@example.test",
+        )
+        users.append(user)
+    return users
+
+
+async def test_an_infected_file_reaches_every_recipient_live(
+    db: asyncpg.Connection, env: dict[str, str], server: Server, tmp_path: Path
+) -> None:
+    """The workers scan the bulk send's file once; each recipient's open inbox learns the
+    verdict live — in its MessageCreated if the scan came first, else by AttachmentScanned."""
+    user = await make_brand(db, 3)
+    recipients = await partner_users(db, user)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = [
+                await stack.enter_async_context(GqlWs.connect(server.ws_url, bearer(u)))
+                for u in recipients
+            ]
+            for ws in sockets:
+                await ws.subscribe(query=LIVE)
+            await asyncio.sleep(1)  # subscriptions without a cursor start from now
+            bulk = await create_bulk(server, user, EICAR_CSV, name="test.csv", total=3)
+            for ws in sockets:
+                seen: dict[str, str] = {}
+                created = 0
+                while seen.get("status") != "INFECTED":
+                    (event,) = await ws.events(1, within=60)
+                    if event["__typename"] == "MessageCreated":
+                        created += 1
+                        [attachment] = event["message"]["attachments"]
+                    else:
+                        attachment = event["attachment"]
+                        assert attachment["downloadUrl"] is None
+                        assert attachment["id"] == seen["id"], "another message's attachment"
+                    seen = {"id": attachment["id"], "status": attachment["scanStatus"]}
+                assert created == 1
+            await wait_for(lambda: _ended(db, bulk), 60, "the bulk send to finish")
+    finally:
+        stop_process(worker)
+    blobs = await db.fetch(
+        "SELECT b.scan_status, b.scan_attempts FROM bulk_attachments f"
+        " JOIN blobs b ON b.id = f.blob_id WHERE f.bulk_send_id = $1",
+        bulk,
+    )
+    assert [(r["scan_status"], r["scan_attempts"]) for r in blobs] == [("INFECTED", 1)]
 
 
 async def _collect_progress(ws: GqlWs, into: list[dict[str, Any]]) -> None:
