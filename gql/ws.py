@@ -77,10 +77,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's handler, plus connection parameters on the context, keep-alive pings
     (a timer, not a task, per connection) and the `LiveOperation` of each operation task."""
 
-    _keepalive: KeepAlive | None = None
-    _pinging: asyncio.Task[None] | None = None
-    _received = True  # something arrived since the last ping
-    _session: Session | None = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Our state in one slotted object, set once: new attributes set later on the handler
+        # turned its shared-key __dict__ into a table of its own (~0.8 KB per connection).
+        self._state = _ConnectionState()
 
     async def handle(self) -> None:
         """Strawberry's receive loop, minus one thing: it does not hold the last message (its
@@ -110,7 +111,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         super().on_request_accepted()
 
     async def handle_message(self, message: Message) -> None:
-        self._received = True
+        self._state.received = True
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -170,14 +171,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if limit is not None:
             limit["raise"]()
         viewer = self.context.viewer
-        self._session = self.context.rt.sessions.open(
+        self._state.session = self.context.rt.sessions.open(
             viewer.user_id, viewer.account_id, self.context.extras.pop(EXPIRES_AT), self._sign_out
         )
         if not self.context.extras:
             self.context.extras = {}  # an emptied dict keeps its table
         if self.view.keep_alive_interval:
-            self._keepalive = KeepAlive.of(self.view.keep_alive_interval)
-            self._keepalive.add(self)
+            self._state.keepalive = KeepAlive.of(self.view.keep_alive_interval)
+            self._state.keepalive.add(self)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         await self._run(operation, None)
@@ -227,10 +228,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         return websocket.scope
 
     def on_keepalive(self) -> None:
-        if self._pinging is not None and not self._pinging.done():
+        if self._state.pinging is not None and not self._state.pinging.done():
             return  # the previous ping is still being written
-        self._pinging = asyncio.create_task(self._ping(dead=not self._received))
-        self._received = False
+        self._state.pinging = asyncio.create_task(self._ping(dead=not self._state.received))
+        self._state.received = False
 
     async def _ping(self, *, dead: bool) -> None:
         with contextlib.suppress(Exception):
@@ -246,15 +247,25 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def shutdown(self) -> None:
         metrics.WEBSOCKET_CONNECTIONS.dec()
-        if self._session is not None:
-            self.context.rt.sessions.end(self._session)
-        if self._keepalive is not None:
-            self._keepalive.discard(self)
-        if self._pinging is not None:
-            self._pinging.cancel()
+        if self._state.session is not None:
+            self.context.rt.sessions.end(self._state.session)
+        if self._state.keepalive is not None:
+            self._state.keepalive.discard(self)
+        if self._state.pinging is not None:
+            self._state.pinging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._pinging
+                await self._state.pinging
         await super().shutdown()
+
+
+class _ConnectionState:
+    __slots__ = ("keepalive", "pinging", "received", "session")
+
+    def __init__(self) -> None:
+        self.keepalive: KeepAlive | None = None
+        self.pinging: asyncio.Task[None] | None = None
+        self.received = True  # something arrived since the last ping
+        self.session: Session | None = None
 
 
 class KeepAlive:
