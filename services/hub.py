@@ -110,8 +110,8 @@ class Hub:
         tasks = [t for f in self._feeds.values() for t in (f.opener, f.pump) if t is not None]
         if self._poller is not None:
             tasks.append(self._poller)
-        for feed in self._feeds.values():
-            for subscriber in feed.subscribers:
+        for feed in list(self._feeds.values()):
+            for subscriber in list(feed.subscribers):  # a member may detach as it fails
                 subscriber.fail(HubStopped("server shutting down"))
         for task in tasks:
             task.cancel()

@@ -19,7 +19,7 @@ import pytest
 from gql.live.inbox import DirectSubscriber, ParkedInbox
 from services.bus import MemoryBus
 from services.hub import Batch, Delivery, Hub, SlowConsumer
-from subscriptions.inbox import CLOSE_SLOW_CONSUMER, PREPARED
+from subscriptions.inbox import CLOSE_SERVICE_RESTART, CLOSE_SLOW_CONSUMER, PREPARED
 from tests.realtime_fixtures import make_pair, write_events
 
 
@@ -213,3 +213,20 @@ async def test_a_parked_subscription_refuses_a_batch_longer_than_its_queue() -> 
     await asyncio.sleep(0)
     assert operation.sent == [] and context.closed == [CLOSE_SLOW_CONSUMER]
     assert record not in context.rt.hub.attached
+
+
+async def test_a_hub_stop_closes_parked_subscriptions_with_1012(app: Any) -> None:
+    """A parked record leaves the feed as it fails: the hub's stop goes on to the others."""
+    hub = Hub(MemoryBus(), queue_size=50, poll_seconds=0)
+    await hub.start()
+    pair = await make_pair()
+    records = [parked() for _ in range(3)]
+    async with hub.subscribe(pair.partner_id, None):
+        for record, _, context, _ in records:
+            context.rt.hub = hub
+            record.account_id = pair.partner_id
+            hub.attach(pair.partner_id, record)
+        assert hub.subscriber_count == 4
+        await hub.stop()
+    await wait_until(lambda: all(context.closed for _, _, context, _ in records))
+    assert [context.closed for _, _, context, _ in records] == [[CLOSE_SERVICE_RESTART]] * 3
