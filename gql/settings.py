@@ -141,6 +141,7 @@ class Settings:
     scan_reclaim_idle_seconds: float = 15.0
     scan_sweep_interval_seconds: float = 60.0
     scan_sweep_age_seconds: float = 120.0
+    blob_sweep_interval_seconds: float = 3600.0
     # E-mail notifications (docs/notifications.md).
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "Liaison <notifications@localhost>"
@@ -178,6 +179,7 @@ class Settings:
             heartbeat=min(5.0, self.scan_reclaim_idle_seconds / 3),
             sweep_interval=self.scan_sweep_interval_seconds,
             sweep_age=self.scan_sweep_age_seconds,
+            orphan_sweep_interval=self.blob_sweep_interval_seconds,
         )
 
     def tortoise_config(self) -> dict[str, Any]:
@@ -239,6 +241,7 @@ class Settings:
             scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
             scan_sweep_interval_seconds=_float(env, "LIAISON_SCAN_SWEEP_INTERVAL", 60.0),
             scan_sweep_age_seconds=_float(env, "LIAISON_SCAN_SWEEP_AGE", 120.0),
+            blob_sweep_interval_seconds=_float(env, "LIAISON_BLOB_SWEEP_INTERVAL", 3600.0),
             smtp_url=_smtp_url(env.get("LIAISON_SMTP_URL") or None),
             mail_from=env.get("LIAISON_MAIL_FROM") or "Liaison <notifications@localhost>",
             notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),

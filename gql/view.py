@@ -6,13 +6,14 @@ import json
 import logging
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -23,7 +24,9 @@ from gql.context import Context
 from gql.encoding import dumps
 from gql.persisted import PersistedQueries, PersistedQueryError
 from gql.runtime import Runtime
+from gql.uploads import parse_multipart_form
 from gql.ws import TransportWSHandler, authenticate
+from services.attachments import ReceivedFile
 from services.auth import Platform, load_principal
 from services.errors import Unauthenticated
 
@@ -96,8 +99,17 @@ async def _introspection_only(request: Request) -> bool:
     return True
 
 
+class _RequestAdapter(StarletteRequestAdapter):
+    """Strawberry's adapter, keeping the Starlette request for the streaming multipart parser."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(request)
+        self.request = request
+
+
 class LiaisonGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
+    request_adapter_class = _RequestAdapter
 
     def __init__(
         self, rt: Runtime, persisted: PersistedQueries | None = None, **kwargs: Any
@@ -123,6 +135,8 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        received: list[ReceivedFile] = []
+        request.state.received_files = received
         try:
             try:
                 response = await self._handle_http(request)
@@ -132,7 +146,12 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 response = error_response(error.status, error.code, error.message, **error.headers)
             await response(scope, receive, send)
         finally:
-            # Closes the uploads of a multipart request (their spooled temp files).
+            # The files of a multipart request that no message committed (a refused or failed
+            # send, a file no resolver took): their staging files go (a committed one has
+            # already left its staging path, so this is a no-op for it).
+            for file in received:
+                if file.blob is not None:
+                    await self.rt.blobs.discard(file.blob)
             await request.close()
 
     async def _handle_http(self, request: Request) -> Response:
@@ -185,6 +204,28 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             request.state.request_error = True
             processed.pop("data", None)
         return processed
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """The multipart body parsed as it streams in, each file part written once into a
+        staging file (gql.uploads) instead of Starlette's spool-then-copy."""
+        assert isinstance(request, _RequestAdapter)
+        form = await parse_multipart_form(
+            request.request,
+            self.rt.blobs,
+            max_file_bytes=self.rt.settings.max_attachment_bytes,
+            received=request.request.state.received_files,
+        )
+        if "operations" not in form.fields or "map" not in form.fields:
+            raise HTTPException(400, "A multipart request needs 'operations' and 'map' fields.")
+        operations = self.parse_json(form.fields["operations"])
+        files_map = self.parse_json(form.fields["map"])
+        try:
+            return replace_placeholders_with_files(operations, files_map, form.files)
+        except KeyError:
+            raise HTTPException(400, "File(s) missing in form data") from None
+        except (IndexError, TypeError, ValueError):
+            message = "A 'map' path does not name a place in 'operations'."
+            raise HTTPException(400, message) from None
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

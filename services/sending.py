@@ -45,7 +45,7 @@ from models import (
 )
 from services import events_log
 from services.accounts import terms_accepted
-from services.attachments import ScanQueue, StagedFile, Upload, discard, stage_uploads
+from services.attachments import AnyUpload, ScanQueue, StagedFile, discard, stage_uploads
 from services.auth import Viewer
 from services.blobs import BlobStore
 from services.errors import (
@@ -108,7 +108,7 @@ async def send(
     body: str | None,
     *,
     services: SendServices,
-    uploads: Sequence[Upload] = (),
+    uploads: Sequence[AnyUpload] = (),
     client_message_id: str | None = None,
 ) -> SendResult:
     """Send a message from `viewer` to the counterpart account `recipient_account_id` (the
