@@ -1,13 +1,14 @@
 """Attachment bytes in an S3-compatible object store, through `obstore`.
 
 `LIAISON_BLOB_URL=s3://bucket?endpoint=…&region=…` (credentials from the standard `AWS_*`
-variables). Staging is the file store's: an upload streams into a local temp file while its
-size and SHA-256 are computed and its type is sniffed, so a refused file never reaches the
-store. `commit` streams the temp file into the bucket (a multipart upload above
-`MULTIPART_THRESHOLD`, never the whole file in memory) under a generated key and deletes the
-temp file; a message that then fails to commit deletes its objects (`services.sending`), and
-`sweep_orphans` removes objects no attachment references that are older than an hour (a
-process that died between the upload and the database commit). Downloads and scans stream
+variables). Staging is the file store's (without fsync): an upload streams into a local temp
+file while its size and SHA-256 are computed and its type is sniffed, so a refused file never
+reaches the store. `commit` has obstore stream the temp file into the bucket (a multipart
+upload of 5 MiB parts, one in flight, above `MULTIPART_THRESHOLD`: never the whole file in
+memory) under a generated key and deletes the temp file; a message that then fails to commit
+deletes its objects (`services.sending`), and `sweep_orphans` (hourly, from the scan workers:
+`LIAISON_BLOB_SWEEP_INTERVAL`) removes objects no attachment references that are older than
+an hour (a process that died between the upload and the database commit). Downloads and scans stream
 the object back out in chunks.
 
 Why obstore: measured against aioboto3 on the same 25 MiB file and the same S3 server
