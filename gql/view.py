@@ -220,7 +220,10 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         operations = self.parse_json(form.fields["operations"])
         files_map = self.parse_json(form.fields["map"])
         try:
-            return replace_placeholders_with_files(operations, files_map, form.files)
+            # A mapped part without a filename is a plain field: the resolver refuses it as
+            # "not a file upload" (ATTACHMENT_TYPE_NOT_ALLOWED), as with Starlette's form.
+            parts = {**form.fields, **form.files}
+            return replace_placeholders_with_files(operations, files_map, parts)
         except KeyError:
             raise HTTPException(400, "File(s) missing in form data") from None
         except (IndexError, TypeError, ValueError):
