@@ -13,8 +13,8 @@ Refused with 400 `BAD_REQUEST` (cross_web `HTTPException`), every staged file de
 - a file part before `operations` and `map`, a `map` that is not an object of path lists, a
   part without a name, a file part named twice;
 - a body that ends before the closing boundary (truncated), or a client that disconnects;
-- a non-file part over `MAX_FIELD_BYTES`, more than `MAX_FIELDS` fields, part headers over
-  `MAX_HEADER_BYTES`, malformed multipart.
+- a non-file part over `MAX_FIELD_BYTES`, more than `MAX_FIELDS` fields, a `map` naming more
+  than `MAX_FILES` parts, part headers over `MAX_HEADER_BYTES`, malformed multipart.
 
 A file part over the attachment size limit is read to its end but not kept (its staging file
 is deleted at the limit) and answers `ATTACHMENT_TOO_LARGE` in the mutation's payload. File
@@ -38,6 +38,7 @@ from services.blobs import BlobStore, StagingFile
 
 MAX_FIELD_BYTES = 1024 * 1024  # `operations` and `map`: JSON bodies have the same limit
 MAX_FIELDS = 100
+MAX_FILES = 100  # parts `map` may name (a message takes 10: more is a typed payload error)
 MAX_HEADER_BYTES = 16 * 1024  # all headers of one part
 
 
@@ -186,6 +187,8 @@ def _map_keys(text: str) -> set[str]:
         for paths in value.values()
     ):
         raise _bad("The multipart 'map' field must map part names to lists of paths.")
+    if len(value) > MAX_FILES:
+        raise _bad(f"A multipart request carries at most {MAX_FILES} files.")
     return set(value)
 
 

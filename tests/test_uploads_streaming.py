@@ -180,6 +180,7 @@ async def test_a_file_before_operations_or_map_is_refused(
         (json.dumps({"0": ["variables.input.attachments.x"]}), "does not name"),
         (json.dumps({"0": ["variables.nothing.here"]}), "missing"),
         (json.dumps({"1": ["variables.input.attachments.0"]}), "missing"),
+        (json.dumps({str(i): [] for i in range(101)}), "at most 100 files"),
     ],
 )
 async def test_a_bad_map_is_a_400_not_a_500(
