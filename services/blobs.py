@@ -8,9 +8,11 @@ staging file. Invariants:
 
 - Bytes are written in pieces of at most ``FLUSH`` bytes and file I/O and hashing run off the
   event loop; no blob is ever held whole in memory.
-- Staging stops reading as soon as more than ``max_bytes`` have arrived, deletes what it
-  wrote and raises ``AttachmentRejected(ErrorCode.ATTACHMENT_TOO_LARGE)``; a failed or
-  cancelled stage leaves no temp file behind.
+- ``stage`` stops reading as soon as more than ``max_bytes`` have arrived, deletes what it
+  wrote and raises ``AttachmentRejected(ErrorCode.ATTACHMENT_TOO_LARGE)``; a ``StagingFile``
+  fed by the multipart parser deletes what it wrote at that point and drops the rest (the
+  body is read on, so the request can be answered); a failed or cancelled stage leaves no
+  temp file behind.
 - Storage keys are ``xx/yy/<32 hex>`` from ``uuid4``, never derived from user input; any other
   key is refused by ``path()``, so no key can name a file outside the store's root.
 - A committed blob is complete: it is fsync'ed before an atomic ``os.replace`` into place and
