@@ -146,12 +146,11 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 response = error_response(error.status, error.code, error.message, **error.headers)
             await response(scope, receive, send)
         finally:
-            # The files of a multipart request that no message committed (a refused or failed
-            # send, a file no resolver took): their staging files go (a committed one has
-            # already left its staging path, so this is a no-op for it).
+            # The files of a multipart request that no resolver took (a send refused before
+            # staging, a mutation without files): their staging files go. A claimed file is
+            # the send path's, which commits or discards it.
             for file in received:
-                if file.blob is not None:
-                    await self.rt.blobs.discard(file.blob)
+                file.release()
             await request.close()
 
     async def _handle_http(self, request: Request) -> Response:

@@ -28,9 +28,10 @@ class Upload(SupportsAsyncRead, Protocol):
 class ReceivedFile:
     """A multipart file part already written to a staging file as the request arrived.
 
-    `blob` is None when the part was over the size limit (nothing of it was kept). The HTTP
-    layer that staged it deletes the staged file after the response unless it was committed;
-    a resolver takes the blob with `claim` (once: a part mapped to two variables is refused).
+    `blob` is None when the part was over the size limit (nothing of it was kept). A resolver
+    takes the blob with `claim` (once: a part mapped to two variables is refused) and then
+    owns it; the HTTP layer that staged it `release`s every file no resolver claimed once the
+    request is answered.
     """
 
     __slots__ = ("_claimed", "blob", "filename", "size")
@@ -48,8 +49,18 @@ class ReceivedFile:
             )
         self._claimed = True
         if self.blob is None or self.blob.size > max_bytes:
+            self.blob, blob = None, self.blob
+            if blob is not None:
+                blob.tmp_path.unlink(missing_ok=True)
             raise too_large(max_bytes)
         return self.blob
+
+    def release(self) -> None:
+        """Delete the staging file unless a resolver claimed it (the send path then owns it
+        and always commits or discards it). Synchronous, so it also runs in a cancelled
+        request's cleanup; staging files are local for every store."""
+        if not self._claimed and self.blob is not None:
+            self.blob.tmp_path.unlink(missing_ok=True)
 
 
 AnyUpload = Upload | ReceivedFile
