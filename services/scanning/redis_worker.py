@@ -33,7 +33,7 @@ from services.scanning.jobs import (
     OrphanSweeper,
     Outcome,
     Scanner,
-    scan_attachment,
+    scan_blob,
     stale_pending,
 )
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
@@ -172,7 +172,7 @@ class RedisScanWorker:
                     "updated_at": time.time(),
                 },
             )
-            outcome = await scan_attachment(
+            outcome = await scan_blob(
                 attachment_id,
                 scanner=self.scanner,
                 blobs=self.blobs,
