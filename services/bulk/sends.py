@@ -122,7 +122,7 @@ async def create_bulk_send(
             ("clientBulkId",),
         )
     body = await _body(viewer, request)
-    if request.uploads:  # what can be refused before any file is staged or sniffed
+    if request.uploads:  # what can be refused before any file is sniffed
         _check_terms(await Account.get(id=viewer.account_id))
         if services.limits is not None:
             # Files reach storage: the request is charged like a sendMessage with them (one
