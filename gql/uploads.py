@@ -13,7 +13,8 @@ Refused with 400 `BAD_REQUEST` (cross_web `HTTPException`), every staged file de
 - a file part before `operations` and `map`, a `map` that is not an object of path lists, a
   part without a name, a file part named twice;
 - a body that ends before the closing boundary (truncated), or a client that disconnects;
-- a non-file part over `MAX_FIELD_BYTES`, more than `MAX_FIELDS` fields, a `map` naming more
+- a non-file part over `MAX_FIELD_BYTES` (or all of them over `MAX_FIELDS_TOTAL_BYTES`: they
+  are held in memory), more than `MAX_FIELDS` fields, a `map` naming more
   than `MAX_FILES` parts, part headers over `MAX_HEADER_BYTES`, malformed multipart.
 
 A file part over the attachment size limit is read to its end but not kept (its staging file
@@ -37,6 +38,7 @@ from services.attachments import ReceivedFile
 from services.blobs import BlobStore, StagingFile
 
 MAX_FIELD_BYTES = 1024 * 1024  # `operations` and `map`: JSON bodies have the same limit
+MAX_FIELDS_TOTAL_BYTES = 2 * MAX_FIELD_BYTES  # all non-file parts together (held in memory)
 MAX_FIELDS = 100
 MAX_FILES = 100  # parts `map` may name (a message takes 10: more is a typed payload error)
 MAX_HEADER_BYTES = 16 * 1024  # all headers of one part
@@ -78,6 +80,7 @@ class _FormParser:
         self.header_name = b""
         self.header_value = b""
         self.ended = False
+        self.field_bytes = 0
         # What the synchronous callbacks found, done (awaited) after each parser.write().
         self.events: list[tuple[str, _Part, bytes]] = []
         self.open: list[StagingFile] = []
@@ -125,6 +128,9 @@ class _FormParser:
         if part.filename is None:
             if len(part.data) + end - start > MAX_FIELD_BYTES:
                 raise _bad(f"A multipart field is larger than {MAX_FIELD_BYTES} bytes.")
+            self.field_bytes += end - start
+            if self.field_bytes > MAX_FIELDS_TOTAL_BYTES:
+                raise _bad(f"The multipart fields exceed {MAX_FIELDS_TOTAL_BYTES} bytes in all.")
             part.data += data[start:end]
         elif not part.skip:
             self.events.append(("data", part, data[start:end]))

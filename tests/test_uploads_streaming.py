@@ -283,3 +283,15 @@ async def test_a_client_that_disconnects_mid_file_leaves_nothing(
     [start] = [m for m in sent if m["type"] == "http.response.start"]
     assert start["status"] == 400
     await assert_nothing_stored(pair, data_dir)
+
+
+async def test_fields_are_bounded_one_by_one_and_in_all(api: Api) -> None:
+    """With the default limits (the request may be 251 MiB): non-file parts are held in
+    memory, so each is bounded and so is their sum."""
+    pair = await make_pair()
+    ops, mapping = field("operations", operations(pair)), field("map", one_map())
+    big = field("extra", "x" * (1024 * 1024 + 1))
+    assert_bad_request(await post(api, pair, ops + big + END), "larger than")
+    many = b"".join(field(f"f{i}", "x" * (1024 * 1024 - 64)) for i in range(3))
+    assert_bad_request(await post(api, pair, ops + mapping + many + END), "in all")
+    assert await stored_rows(pair) == (0, 0)
