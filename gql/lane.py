@@ -96,6 +96,7 @@ class KnownDocumentLane:
         self.parts: PipelineParts = parts
         self.parse = _get_parse_cache(parts.parse_cache_size)
         self.known: LRUCache[tuple[str, str | None], bool] = LRUCache(LANE_CACHE_SIZE)
+        self.answered = 0  # requests the lane answered (tests read it)
 
     # --- the request ------------------------------------------------------------------
 
@@ -241,6 +242,7 @@ class KnownDocumentLane:
                 started,
                 request,
             )
+        self.answered += 1
         final = StrawberryResult(data=result.data, errors=errors or None)
         processed = await view.process_result(request, final)
         return view.create_response(processed, sub_response)
