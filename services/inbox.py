@@ -154,9 +154,11 @@ async def inbox_page(
     cursors: CursorCodec,
     *,
     with_total: bool = True,
+    edge_cursors: bool = True,
 ) -> Page[InboxItem]:
     """The viewer's conversations, newest activity first, keyset-paginated, in one statement
-    (plus a COUNT when `with_total`)."""
+    (plus a COUNT when `with_total`). `edge_cursors=False`: only the first and last items'
+    cursors are signed (`conversations.page_cursor`)."""
     require_messaging(viewer)
     conn = connections.get("default")
     sqlite = is_sqlite(conn)
@@ -179,12 +181,15 @@ async def inbox_page(
     rows = await fetch(conn, query, *args)
     total = await inbox_count(viewer, flt) if with_total else -1
     items = []
-    for row in rows[:first]:
-        at = row["last_activity_at"]
-        cursor_at = at if isinstance(at, str) else at.isoformat()
-        items.append(
-            (cursors.encode("inbox", cursor_at, str(row["conversation_id"])), _inbox_item(row))
-        )
+    shown = rows[:first]
+    last = len(shown) - 1
+    for index, row in enumerate(shown):
+        cursor = ""
+        if edge_cursors or index == 0 or index == last:
+            at = row["last_activity_at"]
+            cursor_at = at if isinstance(at, str) else at.isoformat()
+            cursor = cursors.encode("inbox", cursor_at, str(row["conversation_id"]))
+        items.append((cursor, _inbox_item(row)))
     return Page(items, len(rows) > first, after is not None, total)
 
 

@@ -11,7 +11,7 @@ from tortoise.queryset import QuerySet
 
 from models import AccountKind, Conversation, Partnership, PartnershipStatus, Permission
 from services.auth import Viewer
-from services.conversations import Page, search_term
+from services.conversations import Page, page_cursor, search_term
 from services.cursors import CursorCodec
 from services.errors import PermissionDenied
 
@@ -35,9 +35,17 @@ def matching(brand_id: uuid.UUID, flt: PartnerFilter) -> QuerySet[Partnership]:
 
 
 async def partners_page(
-    viewer: Viewer, flt: PartnerFilter, first: int, after: str | None, cursors: CursorCodec
+    viewer: Viewer,
+    flt: PartnerFilter,
+    first: int,
+    after: str | None,
+    cursors: CursorCodec,
+    *,
+    edge_cursors: bool = True,
 ) -> Page[Partnership]:
-    """The viewer's brand's partnerships ordered by partner name. Brand users only."""
+    """The viewer's brand's partnerships ordered by partner name. Brand users only.
+    `edge_cursors=False`: only the first and last items' cursors are signed (see
+    `conversations.page_cursor`)."""
     if not viewer.can(Permission.PARTNERS_VIEW):
         raise PermissionDenied("This needs the PARTNERS_VIEW permission.")
     if viewer.account_kind is not AccountKind.BRAND:
@@ -55,8 +63,15 @@ async def partners_page(
         .order_by("partner__name_folded", "id")
         .limit(first + 1)
     )
+    shown = rows[:first]
     items = [
-        (cursors.encode("partners", p.partner.name_folded, str(p.id)), p) for p in rows[:first]
+        (
+            page_cursor(
+                cursors, edge_cursors, i, len(shown), "partners", p.partner.name_folded, str(p.id)
+            ),
+            p,
+        )
+        for i, p in enumerate(shown)
     ]
     return Page(items, len(rows) > first, after is not None, total)
 
