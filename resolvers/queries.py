@@ -89,7 +89,7 @@ async def partners(
     except DomainError as error:
         raise top_level(error) from None
     return PartnershipConnection(
-        edges=[Edge(cursor=c, node=Partnership.from_row(p)) for c, p in page.items],
+        edges=[Edge(cursor=c, node=Partnership.from_partner_row(p)) for c, p in page.items],
         page_info=page_info(page),  # type: ignore[arg-type]
         total_count=page.total_count,
     )
