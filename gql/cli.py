@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.exceptions import BaseORMException
 
 from gql.settings import Settings, SettingsError
 
@@ -33,12 +34,23 @@ async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
 async def migrate(settings: Settings) -> None:
     from tortoise.migrations.api import migrate as run_migrations
 
-    await run_migrations(config=settings.tortoise_config())
-    await Tortoise.close_connections()
+    try:
+        await run_migrations(config=settings.tortoise_config())
+    finally:
+        # Also after a failure: an open aiosqlite connection is a thread that keeps the process
+        # alive (`liaison migrate` hung after printing the error).
+        await Tortoise.close_connections()
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(migrate(settings))
+    try:
+        asyncio.run(migrate(settings))
+    except (BaseORMException, OSError) as error:
+        print(
+            f"liaison migrate: failed: {error}",
+            file=sys.stderr,
+        )
+        return 1
     print("migrations applied", file=sys.stderr)
     return 0
 

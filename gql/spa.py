@@ -9,6 +9,7 @@ lists the seeded demo users with fresh tokens for the sign-in page's one-click b
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from starlette.middleware.gzip import GZipMiddleware
@@ -67,9 +68,19 @@ def _redirect(request: Request) -> Response:
     return RedirectResponse("/app/", status_code=308)
 
 
+def _from_this_machine(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _demo_users(settings: Settings) -> Route:
     async def demo_users(request: Request) -> Response:
-        if not settings.development:
+        # Tokens for anyone who asks: only in development, and only to this machine (a
+        # development server started with `--host 0.0.0.0` must not hand them to the network).
+        if not settings.development or not _from_this_machine(request):
             return JSONResponse({"users": []}, headers={"Cache-Control": "no-store"})
         users = [
             {

@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 DB_RETRY_SECONDS = 0.5
+# Feeds woken at once (a bulk send names thousands of accounts) read the database a few at a
+# time, leaving pooled connections to requests; unbounded, they exhausted the pool.
+CONCURRENT_READS = 4
 
 
 class HubStopped(Exception):
@@ -81,6 +84,7 @@ class Hub:
         self._feeds: dict[UUID, _Feed] = {}
         self._poller: asyncio.Task[None] | None = None
         self._stopped = False
+        self._reads = asyncio.Semaphore(CONCURRENT_READS)
         bus.set_listener(self)
 
     @property
@@ -193,7 +197,8 @@ class Hub:
         while feed.dirty and self._feeds.get(feed.account_id) is feed:
             feed.dirty = False
             try:
-                records = await fetch_events(feed.account_id, feed.cursor, PAGE_SIZE)
+                async with self._reads:
+                    records = await fetch_events(feed.account_id, feed.cursor, PAGE_SIZE)
             except Exception:
                 logger.exception("hub: reading events of %s failed; retrying", feed.account_id)
                 await asyncio.sleep(DB_RETRY_SECONDS)
@@ -205,7 +210,8 @@ class Hub:
             batch = Batch(records)
             if feed.prepare is not None:
                 try:
-                    await feed.prepare(batch, tuple(feed.subscribers))
+                    async with self._reads:
+                        await feed.prepare(batch, tuple(feed.subscribers))
                 except Exception:  # each subscriber meets the error through Batch.shared
                     logger.exception("hub: preparing events of %s failed", feed.account_id)
             deliveries = batch.deliveries()

@@ -145,3 +145,25 @@ async def test_platform_token_calls_the_platform_api(tmp_path: Path, api: Api) -
     both = liaison("token", "someone@example.test", "--platform", env=env)
     neither = liaison("token", env=env)
     assert both.returncode == neither.returncode == 2
+
+
+def test_a_failed_migration_exits_with_one_line_and_status_1(tmp_path: Path) -> None:
+    """A table in the way (here: `accounts` made by hand) fails migration 0001; the command
+    says so in one line and exits (it used to print a traceback and hang on SQLite's thread)."""
+    import sqlite3
+
+    database = tmp_path / "taken.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE accounts (id INTEGER)")
+    env = {"LIAISON_DATA_DIR": str(tmp_path), "LIAISON_DATABASE_URL": f"sqlite://{database}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gql.cli", "migrate"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "liaison migrate: failed:" in result.stderr and "already exists" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -146,3 +146,38 @@ async def test_redis_restart_triggers_a_resync_and_notifications_resume(
         assert await asyncio.wait_for(recorder.notified.get(), 5) == [account]
     finally:
         await bus.stop()
+
+
+async def test_feeds_woken_together_read_the_database_a_few_at_a_time(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One notification naming many accounts (a bulk send) must not take every pooled
+    connection at once: reads are bounded by `CONCURRENT_READS`, and every feed still delivers."""
+    import contextlib
+
+    pairs = [await make_pair() for _ in range(3 * hub_module.CONCURRENT_READS)]
+    in_flight, most = 0, 0
+    real_fetch = hub_module.fetch_events
+
+    async def slow_fetch(account_id: uuid.UUID, after: int, limit: int) -> list[EventRecord]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            await asyncio.sleep(0.02)
+            return await real_fetch(account_id, after, limit)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(hub_module, "fetch_events", slow_fetch)
+    async with contextlib.AsyncExitStack() as stack:
+        subscribers = [
+            await stack.enter_async_context(hub.subscribe(pair.brand_id, None)) for pair in pairs
+        ]
+        for pair in pairs:  # written without notifying, then announced in one notification
+            await write_events(pair, 1, None, audience=[pair.brand_id])
+        await hub.bus.notify([pair.brand_id for pair in pairs])
+        for subscriber in subscribers:
+            delivery = await asyncio.wait_for(anext(subscriber.events()), 10)
+            assert delivery.record.seq >= 1
+    assert 1 < most <= hub_module.CONCURRENT_READS

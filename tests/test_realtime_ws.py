@@ -332,7 +332,9 @@ async def test_redis_restart_while_300_messages_are_sent_loses_nothing(
                     cluster.redis.start()
 
         sending = asyncio.create_task(send_all())
-        events = await ws.events(300, within=60)
+        # The deadline only bounds a failure: 300 sends plus a restart took over 60 s on a
+        # loaded 2-core machine while nothing was lost.
+        events = await ws.events(300, within=180)
         await sending
         await ws.nothing(0.5)
     logs = server.log.read_text() + sender_process.log.read_text()

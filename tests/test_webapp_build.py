@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from gql.schema import build_schema, persisted_queries
 from gql.settings import Settings
@@ -121,3 +122,30 @@ async def test_demo_users_are_listed_only_in_development(api: Api) -> None:
     assert response.status_code == 200
     assert response.json() == {"users": []}
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_demo_users_go_only_to_this_machine_in_development(
+    app: Any, app_settings: Settings
+) -> None:
+    """In development the demo tokens are handed to a loopback client only: a development
+    server listening on the network must not give them to another machine."""
+    import httpx
+    from starlette.applications import Starlette
+
+    from gql.spa import _demo_users
+    from services.demo import seed_demo
+
+    await seed_demo()
+    development = Starlette(routes=[_demo_users(app_settings.with_overrides(env="development"))])
+
+    async def listed(client_host: str) -> list[dict[str, str]]:
+        transport = httpx.ASGITransport(app=development, client=(client_host, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            response = await client.get("/demo-users.json")
+        assert response.status_code == 200
+        users: list[dict[str, str]] = response.json()["users"]
+        return users
+
+    assert len(await listed("127.0.0.1")) > 0 and len(await listed("::1")) > 0
+    assert await listed("192.0.2.7") == []
+    assert await listed("not-an-address") == []
