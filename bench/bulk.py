@@ -4,7 +4,7 @@ write set, and against sequential `sendMessage` calls; recipients' websockets me
     .venv/bin/python -m bench.bulk --recipients 5000 --sockets 300
 
 Makes its own database, a private `redis-server`, one `liaison serve` and one `liaison
-worker` (clamd from `scripts/clamd.sh start`), all on 127.0.0.1. Three brands with
+worker` (clamd from `scripts/clamd.sh start`), all on 127.0.0.1. Five brands with
 `--recipients` ACTIVE partners each:
 
 1. **bulk**: one `sendBulkMessage` to all partners of brand 1, run by the worker; rate =
@@ -22,6 +22,9 @@ worker` (clamd from `scripts/clamd.sh start`), all on 127.0.0.1. Three brands wi
 3. **sequential sendMessage**: `--sequential` (default 500) HTTP `sendMessage` calls, one
    after the other, each to another partner of brand 3 (a rate per call: 5,000 calls take
    minutes on a busy 2-core machine and give the same rate).
+4. **bulk with a file**: one `sendBulkMessage` to brand 5's partners with a PNG attached
+   (stored and scanned once, an attachment row per message), against the same without a
+   file to brand 4's partners just before; neither has watchers.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ SEND = (
     "mutation($input: SendMessageInput!) { sendMessage(input: $input) "
     "{ message { id } errors { code } } }"
 )
+PNG = (ROOT / "tests" / "corpus" / "valid.png").read_bytes()
 ALL_PERMISSIONS = "ANALYTICS_VIEW,BULK_MESSAGING,MESSAGING,PARTNERS_VIEW,USERS_MANAGE"
 
 
@@ -190,15 +194,32 @@ async def gql(client: httpx.AsyncClient, user: uuid.UUID, query: str, variables:
 
 
 async def bulk_run(
-    db: asyncpg.Connection, client: httpx.AsyncClient, brand: dict[str, Any]
+    db: asyncpg.Connection,
+    client: httpx.AsyncClient,
+    brand: dict[str, Any],
+    file: bytes | None = None,
 ) -> float:
     started = time.perf_counter()
-    data = await gql(
-        client,
-        brand["user"],
-        SEND_BULK,
-        {"input": {"partnerFilter": {}, "body": "Hi {{partner.name}}"}},
-    )
+    variables: dict[str, Any] = {"input": {"partnerFilter": {}, "body": "Hi {{partner.name}}"}}
+    if file is None:
+        data = await gql(client, brand["user"], SEND_BULK, variables)
+    else:  # the GraphQL multipart request spec, as a client sends files
+        variables["input"]["attachments"] = [None]
+        response = await client.post(
+            "/graphql",
+            data={
+                "operations": json.dumps({"query": SEND_BULK, "variables": variables}),
+                "map": json.dumps({"0": ["variables.input.attachments.0"]}),
+            },
+            files={"0": ("logo.png", file, "image/png")},
+            headers={
+                "authorization": f"Bearer {issue_token(SECRET, brand['user'])}",
+                "apollo-require-preflight": "true",
+            },
+        )
+        body = response.json()
+        assert "errors" not in body and not body["data"]["sendBulkMessage"]["errors"], body
+        data = body["data"]
     bulk_id = uuid.UUID(data["sendBulkMessage"]["bulkSend"]["id"])
     while await db.fetchval("SELECT status FROM bulk_sends WHERE id = $1", bulk_id) != "DONE":  # noqa: ASYNC110
         await asyncio.sleep(0.01)
@@ -334,6 +355,8 @@ async def main() -> None:
             await make_brand(db, "Brand 1", args.recipients),
             await make_brand(db, "Brand 2", args.recipients),
             await make_brand(db, "Brand 3", sequential_count),
+            await make_brand(db, "Brand 4", args.recipients),
+            await make_brand(db, "Brand 5", args.recipients),
         ]
         # Watchers spread evenly over brand 1's partners, as open inboxes would be.
         step = max(1, args.recipients // max(args.sockets, 1))
@@ -372,6 +395,12 @@ async def main() -> None:
             insert_seconds = await batched_insert(db, brands[1])
             print(f"insert: {args.recipients / insert_seconds:.0f} messages/s", file=sys.stderr)
             sequential_seconds = await sequential(client, brands[2], sequential_count)
+            plain_seconds = await bulk_run(db, client, brands[3])
+            file_seconds = await bulk_run(db, client, brands[4], PNG)
+            print(
+                f"bulk with a file: {args.recipients / file_seconds:.0f} messages/s",
+                file=sys.stderr,
+            )
         lags = [lag for s in sockets for lag in s.lags]
         bulk_rate = args.recipients / bulk_seconds
         insert_rate = args.recipients / insert_seconds
@@ -383,6 +412,9 @@ async def main() -> None:
             "sequential_send_message_per_s": round(sequential_rate, 1),
             "bulk_vs_batched_insert": round(bulk_rate / insert_rate, 3),
             "bulk_vs_sequential": round(bulk_rate / sequential_rate, 1),
+            "bulk_with_file_messages_per_s": round(args.recipients / file_seconds),
+            "bulk_without_watchers_messages_per_s": round(args.recipients / plain_seconds),
+            "bulk_with_file_vs_without": round(plain_seconds / file_seconds, 3),
             "sockets": len(sockets),
             "sockets_live_after_warm_up": live,
             "deliveries": len(lags),

@@ -9,9 +9,19 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from models import Account, Attachment, Message, Participant, Partnership, Role, User
+from models import (
+    Account,
+    Attachment,
+    BulkAttachment,
+    Message,
+    Participant,
+    Partnership,
+    Role,
+    User,
+)
 from services import accounts, attachments, conversations, partnerships
 from services.auth import Viewer
+from services.bulk import sends
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -37,6 +47,7 @@ class Loaders:
     conversation_of_partnership: DataLoader[uuid.UUID, uuid.UUID | None]
     participant: DataLoader[uuid.UUID, Participant | None]
     attachments: DataLoader[uuid.UUID, list[Attachment] | None]
+    bulk_files: DataLoader[uuid.UUID, list[BulkAttachment] | None]
 
 
 def make_loaders(viewer: Viewer | None) -> Loaders:
@@ -54,4 +65,5 @@ def make_loaders(viewer: Viewer | None) -> Loaders:
         conversation_of_partnership=_by_key(partnerships.conversation_ids_by_partnership),
         participant=_by_key(participants),
         attachments=_by_key(attachments.attachments_by_message, []),
+        bulk_files=_by_key(sends.bulk_files, []),
     )

@@ -1,7 +1,7 @@
 """Tortoise models of Liaison; migrations live in `models.migrations`."""
 
 from models.accounts import Account, Role, User
-from models.bulk import BulkRecipient, BulkSend, MessageTemplate
+from models.bulk import BulkAttachment, BulkRecipient, BulkSend, MessageTemplate
 from models.enums import (
     AccountKind,
     BulkOutcome,
@@ -15,7 +15,15 @@ from models.enums import (
     Permission,
     ScanStatus,
 )
-from models.messaging import Attachment, Conversation, Event, Message, Participant, Partnership
+from models.messaging import (
+    Attachment,
+    Blob,
+    Conversation,
+    Event,
+    Message,
+    Participant,
+    Partnership,
+)
 from models.notifications import Notification
 
 __models__ = [
@@ -26,11 +34,13 @@ __models__ = [
     Conversation,
     Participant,
     Message,
+    Blob,
     Attachment,
     Event,
     MessageTemplate,
     BulkSend,
     BulkRecipient,
+    BulkAttachment,
     Notification,
 ]
 
@@ -38,6 +48,8 @@ __all__ = [
     "Account",
     "AccountKind",
     "Attachment",
+    "Blob",
+    "BulkAttachment",
     "BulkOutcome",
     "BulkRecipient",
     "BulkSend",

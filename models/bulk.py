@@ -8,6 +8,7 @@ from tortoise.models import Model
 
 from models.accounts import Account, User
 from models.enums import BulkOutcome, BulkSendStatus
+from models.messaging import Blob
 
 
 class MessageTemplate(Model):
@@ -79,3 +80,22 @@ class BulkRecipient(Model):
         table = "bulk_recipients"
         unique_together = (("bulk_send", "partner"), ("bulk_send", "position"))
         indexes = (Index(fields=("bulk_send_id", "outcome", "position")),)
+
+
+class BulkAttachment(Model):
+    """A file of a bulk send: stored and scanned once (its `Blob`), carried by every message
+    of the bulk send as an attachment pointing at that blob."""
+
+    id = fields.BigIntField(primary_key=True)
+    bulk_send: fields.ForeignKeyRelation[BulkSend] = fields.ForeignKeyField(
+        "liaison.BulkSend", related_name="attachments", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    filename = fields.CharField(max_length=255)
+    blob: fields.ForeignKeyRelation[Blob] = fields.ForeignKeyField(
+        "liaison.Blob", related_name="bulk_attachments", on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "bulk_attachments"
+        unique_together = (("bulk_send", "position"),)

@@ -115,6 +115,31 @@ class Message(Model):
         indexes = (Index(fields=("sender_account_id", "sent_at")),)
 
 
+class Blob(Model):
+    """Stored bytes and their virus scan: one per uploaded file, shared by every attachment
+    that carries it (the messages of a bulk send share the bulk send's files).
+
+    The scan runs once per blob; its verdict is copied onto every attachment of the blob in
+    the verdict's own transaction (`services.scanning.jobs`), so readers of an attachment
+    need no join. A single send's blob has the id of its attachment.
+    """
+
+    id = fields.UUIDField(primary_key=True)
+    storage_key = fields.CharField(max_length=200, unique=True)
+    content_type = fields.CharField(max_length=100)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    scan_status = fields.CharEnumField(ScanStatus, max_length=16, default=ScanStatus.PENDING)
+    scan_attempts = fields.IntField(default=0)
+    scan_detail = fields.CharField(max_length=500, null=True)
+    scanned_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "blobs"
+        indexes = (Index(fields=("scan_status", "created_at")),)
+
+
 class Attachment(Model):
     id = fields.UUIDField(primary_key=True)
     message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
@@ -122,10 +147,15 @@ class Attachment(Model):
     )
     position = fields.IntField()
     filename = fields.CharField(max_length=255)
+    # Null only for rows written before migration 0008 filled it in; always set since.
+    blob: fields.ForeignKeyNullableRelation[Blob] = fields.ForeignKeyField(
+        "liaison.Blob", related_name="attachments", null=True, on_delete=fields.RESTRICT
+    )
+    # Copies of the blob's: what a download, a page of messages or an event reads.
     content_type = fields.CharField(max_length=100)
     size = fields.BigIntField()
     sha256 = fields.CharField(max_length=64)
-    storage_key = fields.CharField(max_length=200, unique=True)
+    storage_key = fields.CharField(max_length=200, db_index=True)
     scan_status = fields.CharEnumField(ScanStatus, max_length=16, default=ScanStatus.PENDING)
     scan_attempts = fields.IntField(default=0)
     scan_detail = fields.CharField(max_length=500, null=True)
@@ -135,7 +165,8 @@ class Attachment(Model):
     class Meta:
         table = "attachments"
         unique_together = (("message", "position"),)
-        indexes = (Index(fields=("scan_status", "created_at")),)
+        # blob_id: a verdict updates every attachment of its blob.
+        indexes = (Index(fields=("scan_status", "created_at")), Index(fields=("blob_id",)))
 
 
 class Event(Model):

@@ -29,7 +29,7 @@ from services import partnerships, templates
 from services.attachments import Upload
 from services.bulk import sends
 from services.cursors import page_size
-from services.errors import AttachmentRejected, DomainError, ErrorCode
+from services.errors import DomainError
 
 
 async def message_templates(
@@ -91,12 +91,6 @@ async def send_bulk_message(info: Info, input: SendBulkMessageInput) -> SendBulk
     ctx = info.context
     flt = input.partner_filter
     try:
-        if cast("list[Upload]", input.attachments or []):
-            raise AttachmentRejected(
-                ErrorCode.ATTACHMENT_TYPE_NOT_ALLOWED,
-                "Bulk sends do not carry attachments yet.",
-                ("attachments",),
-            )
         row = await sends.create_bulk_send(
             ctx.viewer,
             sends.BulkRequest(
@@ -104,8 +98,10 @@ async def send_bulk_message(info: Info, input: SendBulkMessageInput) -> SendBulk
                 input.body,
                 str(input.template_id) if input.template_id is not None else None,
                 input.client_bulk_id,
+                cast("list[Upload]", input.attachments or []),
             ),
             ctx.rt.bulk,
+            ctx.rt.sending,
         )
     except DomainError as error:
         return SendBulkMessagePayload(errors=[user_error(error)])

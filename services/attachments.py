@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from models import Attachment
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models import Attachment, Blob
 from services.blobs import BlobStore, StagedBlob, SupportsAsyncRead
 from services.errors import AttachmentRejected, DomainError, ErrorCode
 from services.filenames import display_filename
@@ -24,9 +26,9 @@ class Upload(SupportsAsyncRead, Protocol):
 
 
 class ScanQueue(Protocol):
-    """Where attachments go to be virus-scanned once their message is committed."""
+    """Where blobs go to be virus-scanned once their message (or bulk send) is committed."""
 
-    async def enqueue(self, attachment_ids: Sequence[uuid.UUID]) -> None: ...
+    async def enqueue(self, blob_ids: Sequence[uuid.UUID]) -> None: ...
 
 
 class ScanService(ScanQueue, Protocol):
@@ -89,6 +91,19 @@ async def _stage_one(blobs: BlobStore, upload: Upload, index: int, max_bytes: in
         await blobs.discard(blob)
         raise
     return StagedFile(blob, content_type, display_filename(upload.filename, content_type))
+
+
+async def create_blob(conn: BaseDBAsyncClient, staged: StagedFile, key: str) -> Blob:
+    """The record of a file committed under `key`, PENDING its scan, in the caller's
+    transaction."""
+    return await Blob.create(
+        using_db=conn,
+        id=uuid.uuid4(),
+        storage_key=key,
+        content_type=staged.content_type,
+        size=staged.blob.size,
+        sha256=staged.blob.sha256,
+    )
 
 
 async def discard(blobs: BlobStore, staged: Iterable[StagedFile]) -> None:

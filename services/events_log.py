@@ -178,10 +178,12 @@ class NewEvent:
     account_id: uuid.UUID
     conversation_id: uuid.UUID | None
     message_id: uuid.UUID | None = None
+    attachment_id: uuid.UUID | None = None
 
 
 async def append_many(conn: BaseDBAsyncClient, events: Sequence[NewEvent]) -> list[uuid.UUID]:
-    """`append` for many events at once (the bulk send path), in the caller's transaction.
+    """`append` for many events at once (the bulk send path, a shared blob's verdict), in
+    the caller's transaction.
 
     Each account's counter is locked once, in sorted order like `append`, and bumped by its
     number of events; the events get consecutive positions in the order given. Returns the
@@ -223,13 +225,21 @@ async def append_many(conn: BaseDBAsyncClient, events: Sequence[NewEvent]) -> li
         seq = next_seq[event.account_id]
         next_seq[event.account_id] = seq + 1
         rows.append(
-            (event.account_id, seq, event.kind.value, event.conversation_id, event.message_id, now)
+            (
+                event.account_id,
+                seq,
+                event.kind.value,
+                event.conversation_id,
+                event.message_id,
+                event.attachment_id,
+                now,
+            )
         )
     # Plain rows, not model instances: thousands per bulk chunk.
     await execute_many(
         conn,
-        "INSERT INTO events (account_id, seq, kind, conversation_id, message_id, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO events (account_id, seq, kind, conversation_id, message_id,"
+        " attachment_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         rows,
     )
     return audience

@@ -45,7 +45,14 @@ from models import (
 )
 from services import events_log
 from services.accounts import terms_accepted
-from services.attachments import ScanQueue, StagedFile, Upload, discard, stage_uploads
+from services.attachments import (
+    ScanQueue,
+    StagedFile,
+    Upload,
+    create_blob,
+    discard,
+    stage_uploads,
+)
 from services.auth import Viewer
 from services.blobs import BlobStore
 from services.errors import (
@@ -276,7 +283,8 @@ async def send_message(
     """Send (or idempotently re-answer) a message; owns and always disposes `request.files`.
     Prefer `send`; `partnership` is the recipient's, when the caller has looked it up.
 
-    Side effects after commit: audience notified, one scan job per attachment queued.
+    Side effects after commit: audience notified, one scan job per attachment (its blob,
+    which has the attachment's id) queued.
     """
     try:
         if not viewer.can(Permission.MESSAGING):
@@ -381,17 +389,21 @@ async def _do_send(
             for position, staged in enumerate(files):
                 key = await blobs.commit(staged.blob)
                 stored_keys.append(key)
-                attachment = await Attachment.create(
+                # The blob (bytes and scan) of a single send's file has its attachment's id.
+                blob = await create_blob(conn, staged, key)
+                await Attachment.create(
                     using_db=conn,
+                    id=blob.id,
                     message_id=message.id,
                     position=position,
                     filename=staged.filename,
+                    blob_id=blob.id,
                     content_type=staged.content_type,
                     size=staged.blob.size,
                     sha256=staged.blob.sha256,
                     storage_key=key,
                 )
-                attachment_ids.append(attachment.id)
+                attachment_ids.append(blob.id)
             await (
                 Conversation.filter(id=conversation.id)
                 .using_db(conn)

@@ -1,4 +1,5 @@
-"""Bulk sends run by real `liaison worker` processes on PostgreSQL and a private Redis.
+"""Bulk sends run by real `liaison worker` processes on PostgreSQL and a private Redis
+(with a file, scanned by the workers, in the SIGKILL and Redis-restart runs).
 
 The module has its own PostgreSQL database (made and migrated here), so no in-process job
 runner of another test's app can take part; data is written and checked with plain SQL.
@@ -8,6 +9,8 @@ Each test sends for its own brand, and waits for its bulk send to end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -39,6 +42,13 @@ from tests.realtime_fixtures import (
 
 __all__ = ["clamd_socket"]
 RECIPIENTS = 2_000
+PNG = (Path(__file__).resolve().parent / "corpus" / "valid.png").read_bytes()
+EICAR_CSV = (Path(__file__).resolve().parent / "corpus" / "eicar_in.csv").read_bytes()
+LIVE = """
+subscription { inboxEvents { __typename
+  ... on MessageCreated { message { attachments { id scanStatus downloadUrl } } }
+  ... on AttachmentScanned { attachment { id scanStatus downloadUrl } } } }
+"""
 SEND_BULK = """
 mutation($input: SendBulkMessageInput!) {
   sendBulkMessage(input: $input) { bulkSend { id total } errors { code } }
@@ -154,12 +164,36 @@ async def post(server: Server, user: uuid.UUID, query: str, variables: dict[str,
     return body["data"]
 
 
-async def create_bulk(server: Server, user: uuid.UUID) -> uuid.UUID:
-    data = await post(
-        server, user, SEND_BULK, {"input": {"partnerFilter": {}, "body": "Hi {{partner.name}}"}}
-    )
+async def create_bulk(
+    server: Server,
+    user: uuid.UUID,
+    file: bytes | None = None,
+    *,
+    name: str = "logo.png",
+    total: int = RECIPIENTS,
+) -> uuid.UUID:
+    variables: dict[str, Any] = {"input": {"partnerFilter": {}, "body": "Hi {{partner.name}}"}}
+    if file is None:
+        data = await post(server, user, SEND_BULK, variables)
+    else:  # a multipart request, like a client's (GraphQL multipart request spec)
+        variables["input"]["attachments"] = [None]
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(
+                server.http_url,
+                data={
+                    "operations": json.dumps({"query": SEND_BULK, "variables": variables}),
+                    "map": json.dumps({"0": ["variables.input.attachments.0"]}),
+                },
+                files={"0": (name, file, "application/octet-stream")},
+                headers={
+                    "authorization": f"Bearer {issue_token(JWT_SECRET, user)}",
+                    "apollo-require-preflight": "true",
+                },
+            )
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
     assert data["sendBulkMessage"]["errors"] == []
-    assert data["sendBulkMessage"]["bulkSend"]["total"] == RECIPIENTS
+    assert data["sendBulkMessage"]["bulkSend"]["total"] == total
     return uuid.UUID(data["sendBulkMessage"]["bulkSend"]["id"])
 
 
@@ -215,14 +249,38 @@ async def assert_exactly_once(db: asyncpg.Connection, bulk: uuid.UUID) -> dict[s
         row["account_id"],
     )
     assert unread == row["sent"]
+    # Each message carries the bulk send's files: one attachment per file and message, all
+    # pointing at the one blob of each file.
+    files = await db.fetch("SELECT blob_id FROM bulk_attachments WHERE bulk_send_id = $1", bulk)
+    carried = await db.fetchrow(
+        "SELECT count(*) AS n, count(DISTINCT a.message_id) AS messages,"
+        " count(DISTINCT a.blob_id) AS blobs FROM attachments a"
+        " JOIN messages m ON m.id = a.message_id WHERE m.bulk_send_id = $1",
+        bulk,
+    )
+    assert carried["n"] == row["sent"] * len(files)
+    assert carried["messages"] == (row["sent"] if files else 0)
+    assert carried["blobs"] == len(files)
     return dict(outcomes)
+
+
+async def scanned_everywhere(db: asyncpg.Connection, bulk: uuid.UUID) -> bool:
+    """The bulk send's file is scanned and every message's attachment has the verdict."""
+    statuses = await db.fetch(
+        "SELECT DISTINCT a.scan_status FROM attachments a"
+        " JOIN messages m ON m.id = a.message_id WHERE m.bulk_send_id = $1"
+        " UNION ALL SELECT b.scan_status FROM bulk_attachments f"
+        " JOIN blobs b ON b.id = f.blob_id WHERE f.bulk_send_id = $1",
+        bulk,
+    )
+    return {r["scan_status"] for r in statuses} == {"CLEAN"}
 
 
 async def test_worker_killed_mid_send_another_finishes_exactly_once(
     db: asyncpg.Connection, env: dict[str, str], server: Server, tmp_path: Path
 ) -> None:
     user = await make_brand(db, RECIPIENTS)
-    bulk = await create_bulk(server, user)
+    bulk = await create_bulk(server, user, PNG)
     first = start_worker(env, tmp_path / "worker1.log")
     try:
         await wait_for(lambda: _more_than(db, bulk, 100), 60, "the first worker to send")
@@ -233,6 +291,7 @@ async def test_worker_killed_mid_send_another_finishes_exactly_once(
     second = start_worker(env, tmp_path / "worker2.log")
     try:
         await wait_for(lambda: _ended(db, bulk), 60, "the second worker to finish")
+        await wait_for(lambda: scanned_everywhere(db, bulk), 60, "the file's verdict")
     finally:
         stop_process(second)
     assert await status(db, bulk) == "DONE"
@@ -249,13 +308,14 @@ async def test_redis_restarted_mid_run_the_send_finishes_without_duplicates(
     user = await make_brand(db, RECIPIENTS)
     worker = start_worker(env, tmp_path / "worker.log")
     try:
-        bulk = await create_bulk(server, user)
+        bulk = await create_bulk(server, user, PNG)
         await wait_for(lambda: _more_than(db, bulk, 100), 60, "the worker to send")
         redis_server.stop()
         at_stop = await sent(db, bulk)
         await asyncio.sleep(1)
         redis_server.start()
         await wait_for(lambda: _ended(db, bulk), 60, "the bulk send to finish")
+        await wait_for(lambda: scanned_everywhere(db, bulk), 60, "the file's verdict")
     finally:
         stop_process(worker)
     assert at_stop < RECIPIENTS, "the send ended before Redis was stopped"
@@ -296,6 +356,77 @@ async def test_cancel_mid_run_keeps_what_was_sent_and_skips_the_rest(
     )
     assert [r["reason"] for r in reasons] == ["CANCELLED"]
     assert await status(db, bulk) == "CANCELLED"
+
+
+async def partner_users(db: asyncpg.Connection, brand_user: uuid.UUID) -> list[uuid.UUID]:
+    """A messaging user for each partner of the brand of `brand_user`."""
+    partners = await db.fetch(
+        "SELECT p.partner_id FROM partnerships p JOIN users u ON u.account_id = p.brand_id"
+        " WHERE u.id = $1",
+        brand_user,
+    )
+    users = []
+    for row in partners:
+        role, user = uuid.uuid4(), uuid.uuid4()
+        await db.execute(
+            "INSERT INTO roles (id, account_id, name, built_in, permissions, created_at)"
+            " VALUES ($1, $2, 'PARTNER_ADMIN', true, 'MESSAGING', now())",
+            role,
+            row["partner_id"],
+        )
+        await db.execute(
+            "INSERT INTO users (id, account_id, role_id, email, name, created_at,"
+            " notification_frequency) VALUES ($1, $2, $3, $4, 'Partner', now(), 'OFF')",
+            user,
+            row["partner_id"],
+            role,
+            f"{user.hex}@example.test",
+        )
+        users.append(user)
+    return users
+
+
+async def test_an_infected_file_reaches_every_recipient_live(
+    db: asyncpg.Connection, env: dict[str, str], server: Server, tmp_path: Path
+) -> None:
+    """The workers scan the bulk send's file once; each recipient's open inbox learns the
+    verdict live — in its MessageCreated if the scan came first, else by AttachmentScanned."""
+    user = await make_brand(db, 3)
+    recipients = await partner_users(db, user)
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = [
+                await stack.enter_async_context(GqlWs.connect(server.ws_url, bearer(u)))
+                for u in recipients
+            ]
+            for ws in sockets:
+                await ws.subscribe(query=LIVE)
+            await asyncio.sleep(1)  # subscriptions without a cursor start from now
+            bulk = await create_bulk(server, user, EICAR_CSV, name="test.csv", total=3)
+            for ws in sockets:
+                seen: dict[str, str] = {}
+                created = 0
+                while seen.get("status") != "INFECTED":
+                    (event,) = await ws.events(1, within=60)
+                    if event["__typename"] == "MessageCreated":
+                        created += 1
+                        [attachment] = event["message"]["attachments"]
+                    else:
+                        attachment = event["attachment"]
+                        assert attachment["downloadUrl"] is None
+                        assert attachment["id"] == seen["id"], "another message's attachment"
+                    seen = {"id": attachment["id"], "status": attachment["scanStatus"]}
+                assert created == 1
+            await wait_for(lambda: _ended(db, bulk), 60, "the bulk send to finish")
+    finally:
+        stop_process(worker)
+    blobs = await db.fetch(
+        "SELECT b.scan_status, b.scan_attempts FROM bulk_attachments f"
+        " JOIN blobs b ON b.id = f.blob_id WHERE f.bulk_send_id = $1",
+        bulk,
+    )
+    assert [(r["scan_status"], r["scan_attempts"]) for r in blobs] == [("INFECTED", 1)]
 
 
 async def _collect_progress(ws: GqlWs, into: list[dict[str, Any]]) -> None:

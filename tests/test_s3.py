@@ -21,8 +21,9 @@ import httpx
 import pytest
 
 from gql.settings import Settings
-from models import Attachment, Message, ScanStatus
+from models import AccountKind, Attachment, BulkSend, Conversation, Message, ScanStatus
 from services.s3_blobs import S3BlobStore, sweep_orphans
+from services.scanning.jobs import sweep_orphan_blobs
 from tests.attachments_fixtures import (
     CORPUS,
     attachments_of,
@@ -30,9 +31,10 @@ from tests.attachments_fixtures import (
     scanning_app,
     send_files,
     wait_final,
+    wait_for,
 )
 from tests.clamd_fixtures import clamd_socket
-from tests.factories import make_pair
+from tests.factories import make_account, make_pair, make_user
 from tests.realtime_fixtures import (
     LIAISON,
     POSTGRES_ONLY,
@@ -283,3 +285,61 @@ async def test_scale_out_two_servers_and_a_worker_share_only_the_store(
 
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+async def test_a_bulk_send_stores_one_object_the_sweep_keeps(
+    app: Any, app_settings: Settings, s3_server: S3Server, clamd_socket: str, tmp_path: Path
+) -> None:
+    """Every message of a bulk send carries the same object: one upload, one scan (clamd
+    reads it from the store), the same bytes for each recipient; the orphan sweep, even with
+    no age limit, deletes only an object that no blob names."""
+    settings = dict(blob_url=s3_server.url, clamd=clamd_socket, data_dir=tmp_path / "node")
+    async with scanning_app(app_settings, **settings) as (application, api):
+        brand = await make_account(AccountKind.BRAND)
+        sender = await make_user(brand)
+        pairs = [await make_pair(brand=brand) for _ in range(3)]
+        png = (CORPUS / "valid.png").read_bytes()
+        response = await api.upload(
+            "mutation($input: SendBulkMessageInput!) { sendBulkMessage(input: $input) {"
+            " bulkSend { id } errors { code } } }",
+            {"input": {"partnerFilter": {}, "body": "logo", "attachments": [None]}},
+            {"input.attachments.0": ("logo.png", png, "image/png")},
+            user=sender,
+        )
+        bulk_id = response.json()["data"]["sendBulkMessage"]["bulkSend"]["id"]
+
+        async def delivered() -> bool:
+            bulk = await BulkSend.get(id=bulk_id)
+            return bulk.status.value == "DONE"
+
+        await wait_for(delivered, 60, "the bulk send")
+        ids = [
+            str(a.id) for a in await Attachment.filter(message__bulk_send_id=bulk_id).order_by("id")
+        ]
+        assert len(ids) == 3
+        assert set((await wait_final(ids)).values()) == {ScanStatus.CLEAN}
+        [stored] = s3_server.objects()
+        orphan = await application.state.rt.blobs.commit(
+            await application.state.rt.blobs.stage(_Source(b"orphan"), max_bytes=100)
+        )
+        assert await sweep_orphan_blobs(application.state.rt.blobs, timedelta(seconds=-1)) == 1
+        assert s3_server.objects() == [stored]
+        assert orphan != stored
+        for pair in pairs:
+            conversation = await Conversation.get(partnership_id=pair.partnership.id)
+            [seen] = await attachments_of(api, pair.partner_user, str(conversation.id))
+            got = await api.client.get(
+                seen["downloadUrl"],
+                headers={"authorization": f"Bearer {bearer(pair.partner_user.id)}"},
+            )
+            assert got.status_code == 200 and got.content == png
+
+
+class _Source:
+    def __init__(self, data: bytes) -> None:
+        from io import BytesIO
+
+        self.buffer = BytesIO(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.buffer.read(size)

@@ -11,9 +11,10 @@ from strawberry.file_uploads import Upload
 from gql.context import Info
 from gql.types.accounts import Account, User, load_account
 from gql.types.conversations import Edge, Message, PageInfo, page_info
-from gql.types.enums import ErrorCode
+from gql.types.enums import ErrorCode, ScanStatus
 from gql.types.errors import UserError, top_level
 from gql.types.inputs import PartnerFilter
+from models import BulkAttachment as BulkAttachmentRow
 from models import BulkOutcome, BulkSendStatus
 from models import BulkRecipient as BulkRecipientRow
 from models import BulkSend as BulkSendRow
@@ -105,6 +106,29 @@ class BulkRecipientConnection:
     total_count: int
 
 
+@strawberry.type(
+    description="A file of a bulk send, stored and scanned once: every message of the bulk "
+    "send carries it as an attachment (downloaded through those)."
+)
+class BulkSendAttachment:
+    filename: str
+    content_type: str
+    size: int
+    scan_status: ScanStatus = strawberry.field(
+        description="The one scan's verdict, which every message's attachment shares."
+    )
+
+    @classmethod
+    def from_row(cls, row: BulkAttachmentRow) -> BulkSendAttachment:
+        blob = row.blob
+        return cls(
+            filename=row.filename,
+            content_type=blob.content_type,
+            size=blob.size,
+            scan_status=blob.scan_status,
+        )
+
+
 @strawberry.type(description="A message sent to many partners, each in its own conversation.")
 class BulkSend:
     id: strawberry.ID
@@ -120,6 +144,11 @@ class BulkSend:
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
         return await _user(info, self._row.created_by_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The files every message of the bulk send carries.")  # type: ignore[untyped-decorator]
+    async def attachments(self, info: Info) -> list[BulkSendAttachment]:
+        rows = await info.context.loaders.bulk_files.load(self._row.id)
+        return [BulkSendAttachment.from_row(r) for r in rows or []]
 
     @strawberry.field
     async def recipients(

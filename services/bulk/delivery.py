@@ -9,9 +9,11 @@ Each chunk is one transaction that:
    the body, the partnership status) with the body rendered for that partner; a refusal
    makes the recipient ``SKIPPED`` with the error code as its reason;
 3. writes what a single send writes for each of the others — the conversation and its two
-   participants on first contact, the message with the next ``seq``, the conversation's and
-   both sides' positions (and folder), the search index rows, and a ``MESSAGE_CREATED``
-   event for each side — in a few batched statements, and marks them ``SENT``.
+   participants on first contact, the message with the next ``seq``, its attachments (the
+   bulk send's files: rows pointing at the blobs stored and scanned once for all), the
+   conversation's and both sides' positions (and folder), the search index rows (body and
+   filenames), and a ``MESSAGE_CREATED`` event for each side — in a few batched
+   statements, and marks them ``SENT``.
 
 Partnerships are locked like a single send locks its own (sorted, before the accounts'
 event counters), so single sends in the same conversations interleave safely. The database
@@ -33,6 +35,8 @@ from tortoise.transactions import in_transaction
 from models import (
     Account,
     AccountKind,
+    Blob,
+    BulkAttachment,
     BulkOutcome,
     BulkRecipient,
     BulkSend,
@@ -161,6 +165,7 @@ async def _send(
         for c in await Conversation.filter(partnership_id__in=partnership_ids).using_db(conn)
     }
     names = await _names(conn, bulk, [r.partner_id for r in recipients])  # type: ignore[attr-defined]
+    files = await BulkAttachment.filter(bulk_send_id=bulk.id).using_db(conn).order_by("position")
     outcomes: list[tuple[int, str, str | None, uuid.UUID | None]] = []
     plans: list[_Plan] = []
     for recipient in recipients:
@@ -177,7 +182,7 @@ async def _send(
         if code is None:
             try:
                 body = check_body(
-                    render(check_template(bulk.body), names.values_for(recipient)), False
+                    render(check_template(bulk.body), names.values_for(recipient)), bool(files)
                 )
             except DomainError as error:
                 code = error.code
@@ -186,7 +191,7 @@ async def _send(
             continue
         plans.append(_Plan(recipient, partnership, conversation, body))
     now = datetime.now(UTC)
-    await _write(conn, bulk, plans, now)
+    await _write(conn, bulk, plans, now, files)
     outcomes.extend((p.recipient.id, BulkOutcome.SENT.value, None, p.message_id) for p in plans)
     await execute_many(
         conn,
@@ -233,7 +238,11 @@ async def _names(conn: BaseDBAsyncClient, bulk: BulkSend, partner_ids: list[uuid
 
 
 async def _write(
-    conn: BaseDBAsyncClient, bulk: BulkSend, plans: list[_Plan], now: datetime
+    conn: BaseDBAsyncClient,
+    bulk: BulkSend,
+    plans: list[_Plan],
+    now: datetime,
+    files: list[BulkAttachment],
 ) -> None:
     if not plans:
         return
@@ -291,8 +300,11 @@ async def _write(
             for p in plans
         ],
     )
+    await _attach(conn, plans, files, now)
+    filenames = [f.filename for f in files]
     await search_index.index_messages(
-        conn, [(p.message_id, search_index.document(p.body), False) for p in plans]
+        conn,
+        [(p.message_id, search_index.document(p.body, filenames), bool(files)) for p in plans],
     )
     if not existing:
         return
@@ -312,4 +324,54 @@ async def _write(
         " folder = CASE WHEN account_id <> $4 AND folder = 'DONE' THEN 'INBOX' ELSE folder END"
         " WHERE conversation_id = $1",
         [(p.conversation.id, p.seq, now, brand_id) for p in existing],  # type: ignore[union-attr]
+    )
+
+
+async def _attach(
+    conn: BaseDBAsyncClient, plans: list[_Plan], files: list[BulkAttachment], now: datetime
+) -> None:
+    """Each message's attachments: the bulk send's files, pointing at their blobs.
+
+    The blobs' rows are locked first (before the events' account counters, as a verdict
+    locks them): a verdict committed before this chunk is copied into its attachments; one
+    arriving later waits for this chunk, then updates and announces its attachments too
+    (`services.scanning.jobs`). Either way no attachment stays PENDING after its blob's scan.
+    """
+    if not files:
+        return
+    blobs = {
+        b.id: b
+        for b in await Blob.select_for_update()
+        .using_db(conn)
+        .filter(id__in=sorted({f.blob_id for f in files}, key=str))  # type: ignore[attr-defined]
+        .order_by("id")
+    }
+    rows = []
+    for plan in plans:
+        for file in files:
+            blob = blobs[file.blob_id]  # type: ignore[attr-defined]
+            rows.append(
+                (
+                    uuid.uuid4(),
+                    plan.message_id,
+                    file.position,
+                    file.filename,
+                    blob.id,
+                    blob.content_type,
+                    blob.size,
+                    blob.sha256,
+                    blob.storage_key,
+                    blob.scan_status.value,
+                    blob.scan_attempts,
+                    blob.scan_detail,
+                    blob.scanned_at,
+                    now,
+                )
+            )
+    await execute_many(
+        conn,
+        "INSERT INTO attachments (id, message_id, position, filename, blob_id, content_type,"
+        " size, sha256, storage_key, scan_status, scan_attempts, scan_detail, scanned_at,"
+        " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        rows,
     )

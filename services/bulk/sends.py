@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from models import (
     Account,
     AccountKind,
+    BulkAttachment,
     BulkOutcome,
     BulkRecipient,
     BulkSend,
@@ -27,12 +28,14 @@ from models import (
 )
 from services import events_log
 from services.accounts import terms_accepted
+from services.attachments import StagedFile, Upload, create_blob, discard, stage_uploads
 from services.auth import Viewer
+from services.blobs import BlobStore
 from services.conversations import Page
 from services.cursors import CursorCodec
 from services.errors import ErrorCode, IdempotencyConflict, InvalidInput, NotFound, PermissionDenied
 from services.partnerships import PartnerFilter, matching
-from services.sending import MAX_BODY_CHARS
+from services.sending import MAX_BODY_CHARS, SendServices
 from services.templates import access_template, check_template
 
 MAX_CLIENT_BULK_ID = 255
@@ -51,6 +54,8 @@ class BulkRequest:
     body: str | None
     template_id: str | None
     client_bulk_id: str | None
+    # Files every message carries: stored and scanned once, shared by all of them.
+    uploads: Sequence[Upload] = ()
 
 
 def require_bulk(viewer: Viewer) -> None:
@@ -61,6 +66,8 @@ def require_bulk(viewer: Viewer) -> None:
 
 
 async def _body(viewer: Viewer, request: BulkRequest) -> str:
+    """The body as written (tokens unsubstituted); it may be empty when files go with it,
+    as a single send's may."""
     if request.template_id is not None and request.body is not None:
         raise InvalidInput(
             ErrorCode.INVALID_INPUT, "Give either a body or a templateId.", ("body",)
@@ -69,7 +76,7 @@ async def _body(viewer: Viewer, request: BulkRequest) -> str:
         body = (await access_template(viewer, request.template_id)).body
     else:
         body = request.body or ""
-    if not body.strip():
+    if not body.strip() and not request.uploads:
         raise InvalidInput(ErrorCode.INVALID_BODY, "The body is empty.", ("body",))
     if len(body.strip()) > MAX_BODY_CHARS or "\x00" in body:
         raise InvalidInput(
@@ -78,9 +85,11 @@ async def _body(viewer: Viewer, request: BulkRequest) -> str:
     return check_template(body.strip())
 
 
-def _digest(flt: PartnerFilter, body: str) -> str:
+def _digest(flt: PartnerFilter, body: str, files: Sequence[StagedFile]) -> str:
     statuses = sorted(s.value for s in flt.statuses) if flt.statuses is not None else None
-    described = [statuses, flt.search or "", body]
+    described: list[object] = [statuses, flt.search or "", body]
+    if files:  # without files, the digest of bulk sends created before attachments
+        described.append([[f.blob.sha256, f.filename] for f in files])
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
@@ -96,9 +105,14 @@ async def _replay(viewer: Viewer, client_bulk_id: str, digest: str) -> BulkSend 
     return existing
 
 
-async def create_bulk_send(viewer: Viewer, request: BulkRequest, queue: BulkQueue) -> BulkSend:
-    """Validate, fix the recipients (every partnership of the brand matching the filter, by
-    partner name) and queue the job. Idempotent on `clientBulkId` per user."""
+async def create_bulk_send(
+    viewer: Viewer, request: BulkRequest, queue: BulkQueue, services: SendServices
+) -> BulkSend:
+    """Validate, store the files once, fix the recipients (every partnership of the brand
+    matching the filter, by partner name) and queue the job. Idempotent on `clientBulkId`
+    per user. Files go through the single send's staging (limits, type from content) and
+    are refused, storing nothing, before any bulk send exists; once it is committed, one
+    scan job per file is queued."""
     require_bulk(viewer)
     client_bulk_id = request.client_bulk_id
     if client_bulk_id is not None and not 1 <= len(client_bulk_id) <= MAX_CLIENT_BULK_ID:
@@ -108,58 +122,115 @@ async def create_bulk_send(viewer: Viewer, request: BulkRequest, queue: BulkQueu
             ("clientBulkId",),
         )
     body = await _body(viewer, request)
-    digest = _digest(request.partner_filter, body)
-    if client_bulk_id is not None:
-        replay = await _replay(viewer, client_bulk_id, digest)
-        if replay is not None:
-            return replay
-    if not terms_accepted(await Account.get(id=viewer.account_id)):
-        raise InvalidInput(
-            ErrorCode.TERMS_NOT_ACCEPTED, "Your account has not accepted the messaging terms."
-        )
+    if request.uploads:  # what can be refused before any file is staged or sniffed
+        _check_terms(await Account.get(id=viewer.account_id))
+        if services.limits is not None:
+            # Files reach storage: the request is charged like a sendMessage with them (one
+            # send, and their bytes against the account's upload budget).
+            await services.limits.check_send(
+                viewer, sum(getattr(u, "size", None) or 0 for u in request.uploads)
+            )
+    files = await stage_uploads(
+        services.blobs,
+        request.uploads,
+        max_files=services.max_attachments,
+        max_bytes=services.max_attachment_bytes,
+    )
     try:
-        bulk = await _create(viewer, request.partner_filter, body, client_bulk_id, digest)
-    except IntegrityError:
-        if client_bulk_id is None:
-            raise
-        replay = await _replay(viewer, client_bulk_id, digest)
-        if replay is None:
-            raise
-        return replay
+        digest = _digest(request.partner_filter, body, files)
+        if client_bulk_id is not None:
+            replay = await _replay(viewer, client_bulk_id, digest)
+            if replay is not None:
+                return replay
+        _check_terms(await Account.get(id=viewer.account_id))
+        try:
+            bulk, blob_ids = await _create(
+                viewer,
+                request.partner_filter,
+                body,
+                client_bulk_id,
+                digest,
+                files,
+                services.blobs,
+            )
+        except IntegrityError:
+            if client_bulk_id is None:
+                raise
+            replay = await _replay(viewer, client_bulk_id, digest)
+            if replay is None:
+                raise
+            return replay
+    finally:
+        await discard(services.blobs, files)
+    if blob_ids:
+        await services.scans.enqueue(blob_ids)
     await queue.enqueue(bulk.id)
     return bulk
 
 
+def _check_terms(account: Account) -> None:
+    if not terms_accepted(account):
+        raise InvalidInput(
+            ErrorCode.TERMS_NOT_ACCEPTED, "Your account has not accepted the messaging terms."
+        )
+
+
 async def _create(
-    viewer: Viewer, flt: PartnerFilter, body: str, client_bulk_id: str | None, digest: str
-) -> BulkSend:
+    viewer: Viewer,
+    flt: PartnerFilter,
+    body: str,
+    client_bulk_id: str | None,
+    digest: str,
+    files: Sequence[StagedFile],
+    blobs: BlobStore,
+) -> tuple[BulkSend, list[uuid.UUID]]:
     query = matching(viewer.account_id, flt)
-    async with in_transaction() as conn:
-        rows = (
-            await query.using_db(conn)
-            .order_by("partner__name_folded", "id")
-            .values_list("id", "partner_id")
-        )
-        bulk = await BulkSend.create(
-            using_db=conn,
-            account_id=viewer.account_id,
-            created_by_id=viewer.user_id,
-            client_bulk_id=client_bulk_id,
-            request_digest=digest,
-            body=body,
-            total=len(rows),
-        )
-        await BulkRecipient.bulk_create(
-            [
-                BulkRecipient(
-                    bulk_send_id=bulk.id, position=n, partnership_id=pid, partner_id=partner
+    stored_keys: list[str] = []
+    blob_ids: list[uuid.UUID] = []
+    try:
+        async with in_transaction() as conn:
+            rows = (
+                await query.using_db(conn)
+                .order_by("partner__name_folded", "id")
+                .values_list("id", "partner_id")
+            )
+            bulk = await BulkSend.create(
+                using_db=conn,
+                account_id=viewer.account_id,
+                created_by_id=viewer.user_id,
+                client_bulk_id=client_bulk_id,
+                request_digest=digest,
+                body=body,
+                total=len(rows),
+            )
+            await BulkRecipient.bulk_create(
+                [
+                    BulkRecipient(
+                        bulk_send_id=bulk.id, position=n, partnership_id=pid, partner_id=partner
+                    )
+                    for n, (pid, partner) in enumerate(rows)
+                ],
+                batch_size=1000,
+                using_db=conn,
+            )
+            # Stored once, for every message: the messages' attachments point at these blobs.
+            for position, staged in enumerate(files):
+                key = await blobs.commit(staged.blob)
+                stored_keys.append(key)
+                blob = await create_blob(conn, staged, key)
+                await BulkAttachment.create(
+                    using_db=conn,
+                    bulk_send_id=bulk.id,
+                    position=position,
+                    filename=staged.filename,
+                    blob_id=blob.id,
                 )
-                for n, (pid, partner) in enumerate(rows)
-            ],
-            batch_size=1000,
-            using_db=conn,
-        )
-    return bulk
+                blob_ids.append(blob.id)
+    except BaseException:
+        for key in stored_keys:
+            await blobs.delete(key)
+        raise
+    return bulk, blob_ids
 
 
 async def access_bulk_send(viewer: Viewer, bulk_id: str) -> BulkSend:
@@ -243,6 +314,19 @@ async def cancel_bulk_send(viewer: Viewer, bulk_id: str, notifier: events_log.No
         )
     await notifier.notify(audience)
     return bulk
+
+
+async def bulk_files(bulk_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[BulkAttachment]]:
+    """The files of bulk sends, in order, with their blobs (scan state)."""
+    result: dict[uuid.UUID, list[BulkAttachment]] = {b: [] for b in bulk_ids}
+    rows = (
+        await BulkAttachment.filter(bulk_send_id__in=list(bulk_ids))
+        .select_related("blob")
+        .order_by("bulk_send_id", "position")
+    )
+    for row in rows:
+        result[row.bulk_send_id].append(row)  # type: ignore[attr-defined]
+    return result
 
 
 async def bulk_sends_by_ids(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BulkSend]:

@@ -15,7 +15,7 @@ from services import events_log
 from services.blobs import BlobStore
 from services.bus import make_bus
 from services.scanner import ClamdScanner
-from services.scanning.jobs import Finished, Outcome, Retry, scan_attachment
+from services.scanning.jobs import Finished, Outcome, Retry, scan_blob
 from services.scanning.local import InProcessScanQueue
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
 from services.scanning.redis_queue import JobState, RedisScanQueue
@@ -58,5 +58,5 @@ __all__ = [
     "ScanPolicy",
     "make_scan_queue",
     "run_worker",
-    "scan_attachment",
+    "scan_blob",
 ]

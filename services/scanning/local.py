@@ -1,7 +1,7 @@
 """The in-process scan queue: the embedded default, when there is no Redis.
 
 Jobs live in this process only; the database is the record, so a restart loses nothing: the
-sweeper finds attachments left PENDING and enqueues them again. Without a scanner (no
+sweeper finds blobs left PENDING and enqueues them again. Without a scanner (no
 ``LIAISON_CLAMD``) nothing is scanned and every attachment stays PENDING.
 """
 
@@ -18,7 +18,7 @@ from services.blobs import BlobStore
 from services.scanning.jobs import (
     Retry,
     Scanner,
-    scan_attachment,
+    scan_blob,
     stale_pending,
     sweep_orphan_blobs,
 )
@@ -51,14 +51,14 @@ class InProcessScanQueue:
     def live(self) -> frozenset[uuid.UUID]:
         return frozenset(self._live)
 
-    async def enqueue(self, attachment_ids: Sequence[uuid.UUID]) -> None:
+    async def enqueue(self, blob_ids: Sequence[uuid.UUID]) -> None:
         if self.scanner is None:
             return
-        for attachment_id in attachment_ids:
-            if attachment_id not in self._live:
-                self._live.add(attachment_id)
+        for blob_id in blob_ids:
+            if blob_id not in self._live:
+                self._live.add(blob_id)
                 self._idle.clear()
-                self._queue.put_nowait(attachment_id)
+                self._queue.put_nowait(blob_id)
 
     async def start(self) -> None:
         if self.scanner is None:
@@ -85,7 +85,7 @@ class InProcessScanQueue:
         self._tasks.clear()
 
     async def sweep(self, older_than: float) -> int:
-        """Enqueue attachments PENDING for more than ``older_than`` seconds; return how many
+        """Enqueue blobs PENDING for more than ``older_than`` seconds; return how many
         were not already queued here."""
         ids = [i for i in await stale_pending(older_than) if i not in self._live]
         await self.enqueue(ids)
@@ -99,10 +99,10 @@ class InProcessScanQueue:
     async def _work(self) -> None:
         assert self.scanner is not None
         while True:
-            attachment_id = await self._queue.get()
+            blob_id = await self._queue.get()
             try:
-                outcome = await scan_attachment(
-                    attachment_id,
+                outcome = await scan_blob(
+                    blob_id,
                     scanner=self.scanner,
                     blobs=self.blobs,
                     notifier=self.notifier,
@@ -111,24 +111,24 @@ class InProcessScanQueue:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("scanning attachment %s failed; retrying", attachment_id)
-                self._retry_later(attachment_id, self.policy.backoff(1))
+                log.exception("scanning blob %s failed; retrying", blob_id)
+                self._retry_later(blob_id, self.policy.backoff(1))
                 continue
             if isinstance(outcome, Retry):
-                self._retry_later(attachment_id, self.policy.backoff(outcome.attempts))
+                self._retry_later(blob_id, self.policy.backoff(outcome.attempts))
             else:
-                self._done(attachment_id)
+                self._done(blob_id)
 
-    def _retry_later(self, attachment_id: uuid.UUID, delay: float) -> None:
+    def _retry_later(self, blob_id: uuid.UUID, delay: float) -> None:
         loop = asyncio.get_running_loop()
-        self._timers[attachment_id] = loop.call_later(delay, self._requeue, attachment_id)
+        self._timers[blob_id] = loop.call_later(delay, self._requeue, blob_id)
 
-    def _requeue(self, attachment_id: uuid.UUID) -> None:
-        self._timers.pop(attachment_id, None)
-        self._queue.put_nowait(attachment_id)
+    def _requeue(self, blob_id: uuid.UUID) -> None:
+        self._timers.pop(blob_id, None)
+        self._queue.put_nowait(blob_id)
 
-    def _done(self, attachment_id: uuid.UUID) -> None:
-        self._live.discard(attachment_id)
+    def _done(self, blob_id: uuid.UUID) -> None:
+        self._live.discard(blob_id)
         if not self._live:
             self._idle.set()
 
@@ -137,7 +137,7 @@ class InProcessScanQueue:
             try:
                 found = await self.sweep(self.policy.sweep_age)
                 if found:
-                    log.info("scan sweeper: re-enqueued %d PENDING attachments", found)
+                    log.info("scan sweeper: re-enqueued %d PENDING blobs", found)
             except asyncio.CancelledError:
                 raise
             except Exception:

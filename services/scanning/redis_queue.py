@@ -1,5 +1,9 @@
 """Scan jobs in Redis: a Stream with a consumer group, and a hash of state per job.
 
+A job scans one blob (``services.scanning.jobs``). Its id is the blob's, which for a single
+send's file is its attachment's id: the stream field keeps its name ``attachment_id``, so
+entries queued before blobs existed (migration 0008) still name the right job.
+
 Keys (``prefix`` defaults to ``liaison:scan``):
 
 - ``{prefix}:stream`` — one entry ``{attachment_id}`` per job to run, read by the consumer

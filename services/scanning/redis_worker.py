@@ -32,7 +32,7 @@ from services.scanning.jobs import (
     Finished,
     Outcome,
     Scanner,
-    scan_attachment,
+    scan_blob,
     stale_pending,
     sweep_orphan_blobs,
 )
@@ -171,7 +171,7 @@ class RedisScanWorker:
                     "updated_at": time.time(),
                 },
             )
-            outcome = await scan_attachment(
+            outcome = await scan_blob(
                 attachment_id,
                 scanner=self.scanner,
                 blobs=self.blobs,
