@@ -5,7 +5,8 @@ Two places turn a failure classified by `services.faults.unavailable_dependency`
 
 * `DependencyFaults`, a schema extension, for errors raised while an operation executes: the
   error becomes `{"message": …, "extensions": {"code": "SERVICE_UNAVAILABLE", "dependency": …,
-  "retryAfterSeconds": 2}}` and the HTTP response 503 with `Retry-After`.
+  "retryAfterSeconds": 2}}` and the HTTP response 503 with `Retry-After` (the known-document
+  lane, gql.lane, does the same through `rewrite_outages`).
 * `JsonServerErrors`, an ASGI middleware, for everything outside GraphQL execution
   (authentication, downloads, the CSV export, the view itself): a JSON 503 for an outage and a
   JSON 500 for anything else, never Starlette's plain-text page. A websocket that fails before
@@ -70,7 +71,9 @@ class DependencyFaults(SchemaExtension):
             result.errors = rewritten
 
 
-def rewrite_outages(errors: list[GraphQLError] | None, response: Any) -> list[GraphQLError] | None:
+def rewrite_outages(
+    errors: list[GraphQLError] | None, response: Any, *, log_outages: bool = True
+) -> list[GraphQLError] | None:
     """`errors` with every outage typed SERVICE_UNAVAILABLE (and `response`, when it has a
     status, made a 503 with Retry-After); None when no error is an outage. Shared by
     `DependencyFaults` and the known-document lane (gql.lane)."""
@@ -84,7 +87,8 @@ def rewrite_outages(errors: list[GraphQLError] | None, response: Any) -> list[Gr
             rewritten.append(error)
             continue
         outage = True
-        log.warning("operation failed: %s unavailable (%s)", dependency, error.original_error)
+        if log_outages:
+            log.warning("operation failed: %s unavailable (%s)", dependency, error.original_error)
         rewritten.append(unavailable_error(error, dependency))
     if not outage:
         return None

@@ -224,9 +224,7 @@ class KnownDocumentLane:
             for error in errors:
                 if _SUGGESTION in error.message:
                     error.message = without_suggestions(error.message)
-        rewritten = (
-            rewrite_outages(errors, sub_response) if not dry else _dry_outages(errors, sub_response)
-        )
+        rewritten = rewrite_outages(errors, sub_response, log_outages=not dry)
         if rewritten is not None:
             errors = rewritten
         if errors:
@@ -245,14 +243,3 @@ class KnownDocumentLane:
         final = StrawberryResult(data=result.data, errors=errors or None)
         processed = await view.process_result(request, final)
         return view.create_response(processed, sub_response)
-
-
-def _dry_outages(errors: list[GraphQLError] | None, response: Any) -> list[GraphQLError] | None:
-    import logging
-
-    logger = logging.getLogger("liaison.faults")
-    disabled, logger.disabled = logger.disabled, True
-    try:
-        return rewrite_outages(errors, response)
-    finally:
-        logger.disabled = disabled
