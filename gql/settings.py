@@ -127,6 +127,9 @@ class Settings:
     # How operations execute (gql.execution): compiled plans, graphql-core only, or both
     # compared (the test suite's mode).
     executor: str = "compiled"
+    # Queries already run answered without Strawberry's view and pipeline (gql.lane): on,
+    # off, or compare (the lane without side effects, then the normal path, compared).
+    known_document_lane: str = "on"
     # Apollo persisted query manifest: listed documents by hash; only those in production.
     persisted_queries: Path | None = None
     # A slow database answers SERVICE_UNAVAILABLE fast instead of queueing (services.pg_engine).
@@ -230,6 +233,9 @@ class Settings:
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
             executor=_choice(env, "LIAISON_EXECUTOR", ("compiled", "graphql-core", "compare")),
+            known_document_lane=_choice(
+                env, "LIAISON_KNOWN_DOCUMENT_LANE", ("on", "off", "compare")
+            ),
             persisted_queries=Path(env["LIAISON_PERSISTED_QUERIES"])
             if env.get("LIAISON_PERSISTED_QUERIES")
             else None,
