@@ -89,6 +89,11 @@ def main() -> int:
         action="store_true",
         help="only the R0 inbox pair (API vs baseline), printed; no other scenario or table",
     )
+    parser.add_argument(
+        "--lane-ab",
+        action="store_true",
+        help="with --only-r0: also CPU per inbox request in process, known-document lane on/off",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     loadavg_start = Path("/proc/loadavg").read_text().split()[0]
@@ -168,6 +173,9 @@ def main() -> int:
                 f"{api_rps / base_rps:.3f}; API server CPU {cpu:.2f} ms/req",
                 flush=True,
             )
+            if args.lane_ab:
+                config = json.dumps({"env": env, "user_id": str(handles.brand_user_id)})
+                print(f"in process, CPU ms per inbox request: {_inprocess('--lane-ab', config)}")
             return 0
         pair("R0c partners", api_side, (bl_proc, f"{bl}/partners"), partners, concurrency=8)
         run(

@@ -9,7 +9,9 @@ Variants, all on the same resolvers, the same database and a fresh context per o
 - `strawberry_ours`: the production schema from `gql.schema.build_schema`.
 
 Run: `python -m bench.inprocess '<json config>'`; prints JSON. `--profile` instead writes a
-pyinstrument profile of the whole HTTP path (ASGI app, auth, view, schema, resolvers).
+pyinstrument profile of the whole HTTP path (ASGI app, auth, view, schema, resolvers);
+`--lane-ab` prints CPU ms per inbox request through the ASGI app with the known-document
+lane on and off (`python -m bench --only-r0 --lane-ab` runs it with the bench's config).
 """
 
 from __future__ import annotations
@@ -216,10 +218,75 @@ async def profile(config: dict[str, Any]) -> str:
     return f"{n} inbox requests through the ASGI app, {per:.2f} ms each (profiled)\n\n{text}"
 
 
+async def lane_ab(config: dict[str, Any]) -> dict[str, Any]:
+    """CPU ms per inbox request through the ASGI app (no uvicorn, sequential), with the
+    known-document lane on and off, in alternating rounds; medians and minimums."""
+    from gql.app import create_app
+    from services.auth import issue_token
+
+    settings = Settings.from_env(config["env"])
+    apps = {
+        mode: create_app(settings.with_overrides(known_document_lane=mode))
+        for mode in ("on", "off")
+    }
+    token = issue_token(settings.jwt_secret, uuid.UUID(config["user_id"]))
+    body = json.dumps({"query": INBOX, "variables": {"first": 20}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "headers": headers,
+    }
+
+    async def one(app: Any) -> None:
+        sent: list[MutableMapping[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+
+        await app(dict(scope, app=app), receive, send)
+        assert sent[0]["status"] == 200, sent
+
+    cpu: dict[str, list[float]] = {mode: [] for mode in apps}
+    first = apps["on"]
+    async with first.router.lifespan_context(first):
+        for app in apps.values():
+            for _ in range(30):
+                await one(app)
+        n = config.get("requests", 300)
+        for _ in range(config.get("rounds", 6)):
+            for mode, app in apps.items():
+                cpu0 = time.process_time()
+                for _ in range(n):
+                    await one(app)
+                cpu[mode].append((time.process_time() - cpu0) / n * 1000)
+    return {
+        f"lane {mode}": {"median": round(statistics.median(t), 3), "min": round(min(t), 3)}
+        for mode, t in cpu.items()
+    }
+
+
 def main() -> None:
     config = json.loads(sys.argv[-1])
     if "--profile" in sys.argv:
         print(asyncio.run(profile(config)))
+    elif "--lane-ab" in sys.argv:
+        print(json.dumps(asyncio.run(lane_ab(config))))
     else:
         print(json.dumps(asyncio.run(measure(config))))
 

@@ -9,7 +9,8 @@ request body to disk. Both servers run under uvicorn in their own process on 127
 
 With `--s3` the server stores attachments in an S3-protocol server (moto in server mode, a
 process on 127.0.0.1) and the baseline is the same bytes put into the same bucket by the S3
-client alone (obstore, multipart like the server), instead of the raw Starlette endpoint.
+client alone (obstore reading the file itself, 5 MiB parts, two in flight), instead of the raw
+Starlette endpoint.
 
 Scanning is not part of the measurement: the server runs without clamd and Redis (the
 attachment stays PENDING), on an SQLite database in a temporary directory.
@@ -250,7 +251,7 @@ def main() -> None:
 
 
 def put_with_s3_client(s3: Any, path: Path, rounds: int) -> tuple[list[float], list[int]]:
-    """The same bytes into the same bucket by the S3 client alone, as the server does it."""
+    """The same bytes into the same bucket by the S3 client alone (5 MiB parts)."""
     import asyncio
 
     import obstore
@@ -264,11 +265,12 @@ def put_with_s3_client(s3: Any, path: Path, rounds: int) -> tuple[list[float], l
     )
 
     async def put(key: str) -> float:
+        # The fastest of the configurations measured (a Path read by obstore itself, two parts
+        # in flight); the server sends one part at a time to bound its memory.
         started = time.perf_counter()
-        with path.open("rb") as file:
-            await obstore.put_async(
-                store, key, file, use_multipart=True, chunk_size=5 * 1024 * 1024, max_concurrency=2
-            )
+        await obstore.put_async(
+            store, key, path, use_multipart=True, chunk_size=5 * 1024 * 1024, max_concurrency=2
+        )
         return time.perf_counter() - started
 
     asyncio.run(put("warm-up"))

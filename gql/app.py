@@ -121,4 +121,5 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.rt = rt
+    app.state.graphql = graphql
     return app

@@ -122,6 +122,9 @@ GRAPHQL_CORE = "graphql-core"
 COMPARE = "compare"
 EXECUTORS = (COMPILED, GRAPHQL_CORE, COMPARE)
 
+# Set on the context's extras by `LiaisonExecutor.execute_operation`: the operation it ran.
+EXECUTED_OPERATION = "executed_operation"
+
 # Differences the compare mode found (tests fail on any); also logged.
 MISMATCHES: list[str] = []
 
@@ -140,6 +143,13 @@ def plan_cache(schema: GraphQLSchema) -> PlanCache:
 PLAN_CACHE_SIZE = 1000
 
 
+def record_mismatch(message: str) -> None:
+    """A difference the compare mode found (gql.lane uses it too): logged, and the test
+    that caused it fails (tests/conftest.py)."""
+    log.error(message)
+    MISMATCHES.append(message)
+
+
 def _executor_mode(context: Any) -> str:
     settings = getattr(getattr(context, "rt", None), "settings", None)
     return str(getattr(settings, "executor", COMPILED))
@@ -153,6 +163,11 @@ class LiaisonExecutor(CompiledExecution, LeafFastPath):
     """
 
     def execute_operation(self, serially: bool | None = None) -> Any:
+        # What ran, for the known-document lane (gql.lane): only a validated document gets
+        # this far.
+        extras = getattr(self.context_value, "extras", None)
+        if extras is not None:
+            extras[EXECUTED_OPERATION] = self.operation
         plan = self._plan(serially)
         if plan is None:
             return super().execute_operation(serially)
@@ -204,8 +219,7 @@ def _compare(operation: Any, compiled: Any, expected: Any) -> None:
     if got != want:
         source = operation.loc.source.body if operation.loc else "?"
         message = f"compiled != graphql-core for {source!r}:\n  compiled: {got}\n  expected: {want}"
-        log.error(message)
-        MISMATCHES.append(message)
+        record_mismatch(message)
 
 
 def compile_document(schema: GraphQLSchema, body: str) -> int:

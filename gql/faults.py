@@ -5,7 +5,8 @@ Two places turn a failure classified by `services.faults.unavailable_dependency`
 
 * `DependencyFaults`, a schema extension, for errors raised while an operation executes: the
   error becomes `{"message": …, "extensions": {"code": "SERVICE_UNAVAILABLE", "dependency": …,
-  "retryAfterSeconds": 2}}` and the HTTP response 503 with `Retry-After`.
+  "retryAfterSeconds": 2}}` and the HTTP response 503 with `Retry-After` (the known-document
+  lane, gql.lane, does the same through `rewrite_outages`).
 * `JsonServerErrors`, an ASGI middleware, for everything outside GraphQL execution
   (authentication, downloads, the CSV export, the view itself): a JSON 503 for an outage and a
   JSON 500 for anything else, never Starlette's plain-text page. A websocket that fails before
@@ -64,25 +65,38 @@ class DependencyFaults(SchemaExtension):
         yield
         result: Any = self.execution_context.result
         errors: list[GraphQLError] | None = getattr(result, "errors", None)
-        if not errors:
-            return
-        outage = False
-        rewritten: list[GraphQLError] = []
-        for error in errors:
-            dependency = outage_of(error)
-            if dependency is None:
-                rewritten.append(error)
-                continue
-            outage = True
+        rewritten = rewrite_outages(
+            errors, getattr(self.execution_context.context, "response", None)
+        )
+        if rewritten is not None:
+            result.errors = rewritten
+
+
+def rewrite_outages(
+    errors: list[GraphQLError] | None, response: Any, *, log_outages: bool = True
+) -> list[GraphQLError] | None:
+    """`errors` with every outage typed SERVICE_UNAVAILABLE (and `response`, when it has a
+    status, made a 503 with Retry-After); None when no error is an outage. Shared by
+    `DependencyFaults` and the known-document lane (gql.lane)."""
+    if not errors:
+        return None
+    outage = False
+    rewritten: list[GraphQLError] = []
+    for error in errors:
+        dependency = outage_of(error)
+        if dependency is None:
+            rewritten.append(error)
+            continue
+        outage = True
+        if log_outages:
             log.warning("operation failed: %s unavailable (%s)", dependency, error.original_error)
-            rewritten.append(unavailable_error(error, dependency))
-        if not outage:
-            return
-        result.errors = rewritten
-        response = getattr(self.execution_context.context, "response", None)
-        if response is not None and hasattr(response, "status_code"):
-            response.status_code = 503
-            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        rewritten.append(unavailable_error(error, dependency))
+    if not outage:
+        return None
+    if response is not None and hasattr(response, "status_code"):
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return rewritten
 
 
 def _json_error(status: int, code: str, message: str, **extensions: Any) -> JSONResponse:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode
+from graphql import DocumentNode, FieldNode, GraphQLSchema, OperationDefinitionNode
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
@@ -107,31 +107,52 @@ class OperationObserver(SchemaExtension):
         started = time.perf_counter()
         yield
         ctx = self.execution_context
-        name = ctx.operation_name
-        operation = _operation_type(ctx)
         errors = ctx.result.errors if ctx.result is not None else ctx.pre_execution_errors
-        label = metrics.operation_label(_root_fields(ctx))
-        outcome = "error" if errors else "ok"
-        metrics.GRAPHQL_OPERATIONS.labels(label, operation, outcome).inc()
-        metrics.GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)
-        request = getattr(ctx.context, "request", None)
-        if request is not None:
-            request.state.operation_name = name or "anonymous"
+        record_operation(
+            ctx.operation_name,
+            _operation_type(ctx),
+            _root_fields(ctx),
+            bool(errors),
+            started,
+            getattr(ctx.context, "request", None),
+        )
+
+
+def record_operation(
+    name: str | None,
+    operation: str,
+    root_fields: list[str] | None,
+    failed: bool,
+    started: float,
+    request: Any,
+) -> None:
+    """An operation's metrics, and its name for the access log (shared by `OperationObserver`
+    and the known-document lane, gql.lane)."""
+    label = metrics.operation_label(root_fields)
+    metrics.GRAPHQL_OPERATIONS.labels(label, operation, "error" if failed else "ok").inc()
+    metrics.GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)
+    if request is not None:
+        request.state.operation_name = name or "anonymous"
 
 
 def _root_fields(ctx: Any) -> list[str] | None:
+    return root_fields(ctx.graphql_document, ctx.operation_name, ctx.schema._schema)
+
+
+def root_fields(
+    document: DocumentNode | None, operation_name: str | None, schema: GraphQLSchema
+) -> list[str] | None:
     """The root fields the operation selects, when every one is a field of the schema's
     root type (a bounded set whatever the document says); else None."""
-    document = ctx.graphql_document
     if document is None:
         return None
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
         name = definition.name.value if definition.name else None
-        if ctx.operation_name is not None and name != ctx.operation_name:
+        if operation_name is not None and name != operation_name:
             continue
-        root = ctx.schema._schema.get_root_type(definition.operation)
+        root = schema.get_root_type(definition.operation)
         fields = [
             s.name.value if isinstance(s, FieldNode) else FRAGMENT_AT_ROOT
             for s in definition.selection_set.selections

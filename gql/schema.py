@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import strawberry
 from graphql import GraphQLError
@@ -226,7 +227,22 @@ class DocumentCache(ParserCache):
         yield
 
 
+@dataclass(frozen=True, slots=True)
+class PipelineParts:
+    """The parts of this schema's extensions that the known-document lane (gql.lane) runs
+    itself, made once by `build_schema` beside the extensions that use them."""
+
+    limits: Limits
+    caches: ValidationCaches
+    mask: MaskErrors
+    max_tokens: int
+    hide_suggestions: bool
+    parse_cache_size: int
+
+
 class LiaisonSchema(strawberry.Schema):
+    pipeline: PipelineParts | None = None
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -243,7 +259,11 @@ def _should_mask(error: GraphQLError) -> bool:
     return not (error.extensions and "code" in error.extensions)
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+MASKED_MESSAGE = "Internal server error."
+PARSE_CACHE_SIZE = 1000
+
+
+def build_schema(settings: Settings) -> LiaisonSchema:
     # Factories, so each operation gets fresh extension state. The parse cache behind
     # ParserCache is shared per maxsize; validation results are cached per schema (see
     # gql.query_limits: the limits in one linear pass, then graphql-core's rules).
@@ -256,12 +276,14 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         max_cost=settings.max_query_cost,
     )
     caches = ValidationCaches(maxsize=1000)
+    # gql.lane runs what these do for a known document (PipelineParts below): a change
+    # here must be made there too (tests/test_lane.py compares the two paths).
     extensions: list[Callable[[], SchemaExtension]] = [
         OperationObserver,
-        lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error."),
+        lambda: MaskErrors(should_mask_error=_should_mask, error_message=MASKED_MESSAGE),
         DependencyFaults,  # after MaskErrors: its exit runs first and types outages
         PlatformScope,
-        lambda: DocumentCache(maxsize=1000),
+        lambda: DocumentCache(maxsize=PARSE_CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: OperationLimits(limits, caches, suggestions=settings.development),
@@ -277,6 +299,14 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         execution_context_class=OperationExecutor if settings.live_fast_path else LiaisonExecutor,
     )
     guard_content(schema._schema)
+    schema.pipeline = PipelineParts(
+        limits=limits,
+        caches=caches,
+        mask=MaskErrors(should_mask_error=_should_mask, error_message=MASKED_MESSAGE),
+        max_tokens=settings.max_tokens,
+        hide_suggestions=not settings.development,
+        parse_cache_size=PARSE_CACHE_SIZE,
+    )
     return schema
 
 

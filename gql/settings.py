@@ -127,6 +127,9 @@ class Settings:
     # How operations execute (gql.execution): compiled plans, graphql-core only, or both
     # compared (the test suite's mode).
     executor: str = "compiled"
+    # Queries already run answered without Strawberry's view and pipeline (gql.lane): on,
+    # off, or compare (the lane without side effects, then the normal path, compared).
+    known_document_lane: str = "on"
     # Apollo persisted query manifest: listed documents by hash; only those in production.
     persisted_queries: Path | None = None
     # A slow database answers SERVICE_UNAVAILABLE fast instead of queueing (services.pg_engine).
@@ -141,6 +144,7 @@ class Settings:
     scan_reclaim_idle_seconds: float = 15.0
     scan_sweep_interval_seconds: float = 60.0
     scan_sweep_age_seconds: float = 120.0
+    blob_sweep_interval_seconds: float = 3600.0
     # E-mail notifications (docs/notifications.md).
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "Liaison <notifications@localhost>"
@@ -178,6 +182,7 @@ class Settings:
             heartbeat=min(5.0, self.scan_reclaim_idle_seconds / 3),
             sweep_interval=self.scan_sweep_interval_seconds,
             sweep_age=self.scan_sweep_age_seconds,
+            orphan_sweep_interval=self.blob_sweep_interval_seconds,
         )
 
     def tortoise_config(self) -> dict[str, Any]:
@@ -228,6 +233,9 @@ class Settings:
             metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
             public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
             executor=_choice(env, "LIAISON_EXECUTOR", ("compiled", "graphql-core", "compare")),
+            known_document_lane=_choice(
+                env, "LIAISON_KNOWN_DOCUMENT_LANE", ("on", "off", "compare")
+            ),
             persisted_queries=Path(env["LIAISON_PERSISTED_QUERIES"])
             if env.get("LIAISON_PERSISTED_QUERIES")
             else None,
@@ -239,6 +247,7 @@ class Settings:
             scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
             scan_sweep_interval_seconds=_float(env, "LIAISON_SCAN_SWEEP_INTERVAL", 60.0),
             scan_sweep_age_seconds=_float(env, "LIAISON_SCAN_SWEEP_AGE", 120.0),
+            blob_sweep_interval_seconds=_float(env, "LIAISON_BLOB_SWEEP_INTERVAL", 3600.0),
             smtp_url=_smtp_url(env.get("LIAISON_SMTP_URL") or None),
             mail_from=env.get("LIAISON_MAIL_FROM") or "Liaison <notifications@localhost>",
             notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),

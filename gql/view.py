@@ -7,14 +7,16 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
@@ -22,10 +24,15 @@ from strawberry.types.unset import UnsetType
 from gql import live
 from gql.context import Context
 from gql.encoding import dumps
+from gql.execution import COMPARE, EXECUTED_OPERATION, record_mismatch
+from gql.lane import KnownDocumentLane
 from gql.persisted import PersistedQueries, PersistedQueryError
 from gql.runtime import Runtime
+from gql.schema import LiaisonSchema
+from gql.uploads import parse_multipart_form
 from gql.ws import TransportWSHandler, authenticate
-from services.auth import Platform, load_principal
+from services.attachments import ReceivedFile
+from services.auth import Platform, Viewer, load_principal
 from services.errors import Unauthenticated
 
 log = logging.getLogger("liaison.http")
@@ -97,8 +104,29 @@ async def _introspection_only(request: Request) -> bool:
     return True
 
 
+class _RequestAdapter(StarletteRequestAdapter):
+    """Strawberry's adapter, keeping the Starlette request for the streaming multipart parser."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(request)
+        self.request = request
+
+
+def _compare_responses(query: str, lane: Response, normal: Response) -> None:
+    def plain(response: Response) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        headers = sorted(response.headers.raw)
+        return response.status_code, bytes(response.body), headers
+
+    if plain(lane) != plain(normal):
+        record_mismatch(
+            f"lane != normal path for {query!r}:\n  lane:   {plain(lane)}\n"
+            f"  normal: {plain(normal)}"
+        )
+
+
 class LiaisonGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
+    request_adapter_class = _RequestAdapter
 
     def __init__(
         self, rt: Runtime, persisted: PersistedQueries | None = None, **kwargs: Any
@@ -118,6 +146,12 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         )
         self.rt = rt
         self.persisted = persisted or PersistedQueries(None, enforce=False)
+        schema = self.schema
+        self.lane = (
+            KnownDocumentLane(self, schema)
+            if settings.known_document_lane != "off" and isinstance(schema, LiaisonSchema)
+            else None
+        )
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:  # type: ignore[override]
         if scope["type"] != "http":  # returned, not awaited: no frame held for a websocket
@@ -126,6 +160,8 @@ class LiaisonGraphQL(GraphQL[Context, None]):
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        received: list[ReceivedFile] = []
+        request.state.received_files = received
         try:
             try:
                 response = await self._handle_http(request)
@@ -135,7 +171,11 @@ class LiaisonGraphQL(GraphQL[Context, None]):
                 response = error_response(error.status, error.code, error.message, **error.headers)
             await response(scope, receive, send)
         finally:
-            # Closes the uploads of a multipart request (their spooled temp files).
+            # The files of a multipart request that no resolver took (a send refused before
+            # staging, a mutation without files): their staging files go. A claimed file is
+            # the send path's, which commits or discards it.
+            for file in received:
+                file.release()
             await request.close()
 
     async def _handle_http(self, request: Request) -> Response:
@@ -171,7 +211,7 @@ class LiaisonGraphQL(GraphQL[Context, None]):
         request.state.viewer = None if isinstance(principal, Platform) else principal
         graphql_response = prefers_graphql_response_json(request.headers.get("accept"))
         request.state.graphql_response = graphql_response
-        response = await self.run(request)
+        response = await self._answer(request, isinstance(principal, Viewer), content_type)
         if graphql_response and response.media_type == "application/json":
             # GraphQL over HTTP with application/graphql-response+json: a request error
             # (no `data`) is a 400; anything executed is a 200 (or what execution set).
@@ -179,6 +219,53 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             if getattr(request.state, "request_error", False) and response.status_code == 200:
                 response.status_code = 400
         return response
+
+    async def _answer(self, request: Request, viewer: bool, content_type: str) -> Response:
+        """The known-document lane's answer (gql.lane) when it has one, else the normal
+        path's (Strawberry's view and pipeline)."""
+        lane = self.lane
+        if (
+            lane is None
+            or not viewer
+            or parse_content_type(content_type)[0] != "application/json"
+            or self._get_stream_transport_from_headers(request.headers) is not None
+        ):
+            return await self.run(request)
+        raw = await request.body()
+        found = lane.key(request, raw)
+        if found is None:
+            return await self.run(request)
+        if self.rt.settings.known_document_lane != COMPARE:
+            answer = await lane.answer(request, *found)
+            return answer if answer is not None else await self.run(request)
+        # Tests (tests/test_lane.py): the lane without side effects, then the normal path,
+        # compared.
+        answer = await lane.answer(request, *found, dry=True)
+        response = await self.run(request)
+        if answer is not None:
+            _compare_responses(found[1], answer, response)
+        return response
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if self.lane is not None and request_data.protocol == "http":
+            # Executed: the document parsed and validated; a query becomes known.
+            self.lane.register(
+                request_data.query,
+                request_data.operation_name,
+                context.extras.get(EXECUTED_OPERATION),
+            )
+        return result
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -188,6 +275,31 @@ class LiaisonGraphQL(GraphQL[Context, None]):
             request.state.request_error = True
             processed.pop("data", None)
         return processed
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """The multipart body parsed as it streams in, each file part written once into a
+        staging file (gql.uploads) instead of Starlette's spool-then-copy."""
+        assert isinstance(request, _RequestAdapter)
+        form = await parse_multipart_form(
+            request.request,
+            self.rt.blobs,
+            max_file_bytes=self.rt.settings.max_attachment_bytes,
+            received=request.request.state.received_files,
+        )
+        if "operations" not in form.fields or "map" not in form.fields:
+            raise HTTPException(400, "A multipart request needs 'operations' and 'map' fields.")
+        operations = self.parse_json(form.fields["operations"])
+        files_map = self.parse_json(form.fields["map"])
+        try:
+            # A mapped part without a filename is a plain field: the resolver refuses it as
+            # "not a file upload" (ATTACHMENT_TYPE_NOT_ALLOWED), as with Starlette's form.
+            parts = {**form.fields, **form.files}
+            return replace_placeholders_with_files(operations, files_map, parts)
+        except KeyError:
+            raise HTTPException(400, "File(s) missing in form data") from None
+        except (IndexError, TypeError, ValueError):
+            message = "A 'map' path does not name a place in 'operations'."
+            raise HTTPException(400, message) from None
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -26,7 +26,7 @@ from gql.types.bulk import (
 from gql.types.conversations import Edge, page_info
 from gql.types.errors import top_level, user_error
 from services import partnerships, templates
-from services.attachments import Upload
+from services.attachments import AnyUpload
 from services.bulk import sends
 from services.cursors import page_size
 from services.errors import DomainError
@@ -98,7 +98,7 @@ async def send_bulk_message(info: Info, input: SendBulkMessageInput) -> SendBulk
                 input.body,
                 str(input.template_id) if input.template_id is not None else None,
                 input.client_bulk_id,
-                cast("list[Upload]", input.attachments or []),
+                cast("list[AnyUpload]", input.attachments or []),
             ),
             ctx.rt.bulk,
             ctx.rt.sending,

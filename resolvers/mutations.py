@@ -34,7 +34,7 @@ from gql.types.inputs import (
 )
 from models import InboxFolder
 from services import accounts, conversations, sending, triage
-from services.attachments import Upload
+from services.attachments import AnyUpload
 from services.errors import DomainError, NotFound
 from services.notifications import preferences
 
@@ -47,7 +47,7 @@ async def send_message(info: Info, input: SendMessageInput) -> SendMessagePayloa
             str(input.recipient_account_id),
             input.body,
             services=ctx.rt.sending,
-            uploads=cast("list[Upload]", input.attachments or []),
+            uploads=cast("list[AnyUpload]", input.attachments or []),
             client_message_id=input.client_message_id,
         )
     except DomainError as error:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from gql.context import Info
 from gql.types.accounts import Viewer
@@ -31,12 +34,33 @@ from services.errors import DomainError
 from services.inbox import AssigneeFilter
 
 
-def selects(info: Info, name: str) -> bool:
-    """Whether the current field's selection asks for `name` (fragments count as yes)."""
+def _selections(selections: Sequence[Selection]) -> Iterator[Selection]:
+    """The fields of a selection set, through fragment spreads and inline fragments."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _selections(selection.selections)
+
+
+def _fields(info: Info) -> Iterator[Selection]:
     for field in info.selected_fields:
-        for selection in field.selections:
-            if getattr(selection, "name", None) in (name, None):
-                return True
+        yield from _selections(field.selections)
+
+
+def selects(info: Info, name: str) -> bool:
+    """Whether the current field's selection asks for `name` (through fragments too)."""
+    return any(getattr(f, "name", None) == name for f in _fields(info))
+
+
+def selects_edge_cursors(info: Info) -> bool:
+    """Whether the connection's selection reads `edges { cursor }` (through fragments too).
+    Unread cursors need not be signed: only the page's first and last are (its pageInfo)."""
+    for field in _fields(info):
+        if getattr(field, "name", None) == "edges" and any(
+            getattr(inner, "name", None) == "cursor" for inner in _selections(field.selections)
+        ):
+            return True
     return False
 
 
@@ -60,11 +84,12 @@ async def partners(
             size,
             after,
             ctx.rt.cursors,
+            edge_cursors=selects_edge_cursors(info),
         )
     except DomainError as error:
         raise top_level(error) from None
     return PartnershipConnection(
-        edges=[Edge(cursor=c, node=Partnership.from_row(p)) for c, p in page.items],
+        edges=[Edge(cursor=c, node=Partnership.from_partner_row(p)) for c, p in page.items],
         page_info=page_info(page),  # type: ignore[arg-type]
         total_count=page.total_count,
     )
@@ -91,6 +116,7 @@ async def inbox(
             after,
             ctx.rt.cursors,
             with_total=selects(info, "totalCount"),
+            edge_cursors=selects_edge_cursors(info),
         )
     except DomainError as error:
         raise top_level(error) from None
@@ -134,6 +160,7 @@ async def search_messages(
             after,
             ctx.rt.cursors,
             with_total=selects(info, "totalCount"),
+            edge_cursors=selects_edge_cursors(info),
         )
     except DomainError as error:
         raise top_level(error) from None

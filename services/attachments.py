@@ -1,7 +1,9 @@
 """Accepting uploaded files: limits, staging to blob storage, type from content.
 
 A message whose files fail any check stores nothing: files are staged to temporary blobs
-first, and only moved to their storage keys inside the sending transaction.
+first, and only moved to their storage keys inside the sending transaction. Files of a
+GraphQL multipart request arrive already staged (`ReceivedFile`, written once as the body
+streamed in: `gql/uploads.py`); any other `Upload` (an async reader) is staged here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Protocol
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import Attachment, Blob
-from services.blobs import BlobStore, StagedBlob, SupportsAsyncRead
+from services.blobs import BlobStore, StagedBlob, SupportsAsyncRead, too_large
 from services.errors import AttachmentRejected, DomainError, ErrorCode
 from services.filenames import display_filename
 from services.filetypes import sniff_file
@@ -23,6 +25,47 @@ from services.filetypes import sniff_file
 
 class Upload(SupportsAsyncRead, Protocol):
     filename: str | None
+
+
+class ReceivedFile:
+    """A multipart file part already written to a staging file as the request arrived.
+
+    `blob` is None when the part was over the size limit (nothing of it was kept). A resolver
+    takes the blob with `claim` (once: a part mapped to two variables is refused) and then
+    owns it; the HTTP layer that staged it `release`s every file no resolver claimed once the
+    request is answered.
+    """
+
+    __slots__ = ("_claimed", "blob", "filename", "size")
+
+    def __init__(self, filename: str | None, size: int, blob: StagedBlob | None) -> None:
+        self.filename = filename
+        self.size = size
+        self.blob = blob
+        self._claimed = False
+
+    def claim(self, max_bytes: int) -> StagedBlob:
+        if self._claimed:
+            raise AttachmentRejected(
+                ErrorCode.INVALID_INPUT, "One uploaded file is used for two attachments."
+            )
+        self._claimed = True
+        if self.blob is None or self.blob.size > max_bytes:
+            self.blob, blob = None, self.blob
+            if blob is not None:
+                blob.tmp_path.unlink(missing_ok=True)
+            raise too_large(max_bytes)
+        return self.blob
+
+    def release(self) -> None:
+        """Delete the staging file unless a resolver claimed it (the send path then owns it
+        and always commits or discards it). Synchronous, so it also runs in a cancelled
+        request's cleanup; staging files are local for every store."""
+        if not self._claimed and self.blob is not None:
+            self.blob.tmp_path.unlink(missing_ok=True)
+
+
+AnyUpload = Upload | ReceivedFile
 
 
 class ScanQueue(Protocol):
@@ -47,7 +90,7 @@ class StagedFile:
 
 
 async def stage_uploads(
-    blobs: BlobStore, uploads: Sequence[Upload], *, max_files: int, max_bytes: int
+    blobs: BlobStore, uploads: Sequence[AnyUpload], *, max_files: int, max_bytes: int
 ) -> list[StagedFile]:
     """Stage every upload or none: on the first refusal, staged blobs are discarded."""
     if len(uploads) > max_files:
@@ -66,15 +109,18 @@ async def stage_uploads(
     return staged
 
 
-async def _stage_one(blobs: BlobStore, upload: Upload, index: int, max_bytes: int) -> StagedFile:
+async def _stage_one(blobs: BlobStore, upload: AnyUpload, index: int, max_bytes: int) -> StagedFile:
     field = ("attachments", str(index))
-    if not callable(getattr(upload, "read", None)):
+    if not isinstance(upload, ReceivedFile) and not callable(getattr(upload, "read", None)):
         # A multipart part without a filename arrives as a plain form field, not a file.
         raise AttachmentRejected(
             ErrorCode.ATTACHMENT_TYPE_NOT_ALLOWED, "This attachment is not a file upload.", field
         )
     try:
-        blob = await blobs.stage(upload, max_bytes=max_bytes)
+        if isinstance(upload, ReceivedFile):
+            blob = upload.claim(max_bytes)
+        else:
+            blob = await blobs.stage(upload, max_bytes=max_bytes)
     except DomainError as error:
         error.field = field
         raise

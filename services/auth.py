@@ -7,11 +7,13 @@ The viewer's role and permissions are read from the database on every call to
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from cachetools import LRUCache
 from tortoise import connections
 
 from models import AccountKind, Permission
@@ -69,8 +71,29 @@ def decode_token(secret: str, token: str) -> uuid.UUID | Platform:
     return decode_claims(secret, token)[0]
 
 
+# Tokens whose signature and claims verified, by (secret, token): a token that verified once
+# verifies again until its `exp` (checked on every use, as PyJWT does), so a repeated token
+# skips the HMAC and the claim parsing (~35 µs a request). Bounded: 4,096 tokens of at most
+# 1 KiB. Only successes are kept; a failure is decided anew each time.
+_VERIFIED: LRUCache[tuple[str, str], tuple[uuid.UUID | Platform, float, int]] = LRUCache(4096)
+_CACHED_TOKEN_CHARS = 1024
+
+
 def decode_claims(secret: str, token: str) -> tuple[uuid.UUID | Platform, float]:
     """The token's subject (a user id, or PLATFORM) and its expiry (`exp`, a Unix time)."""
+    cached = _VERIFIED.get((secret, token))
+    if cached is not None:
+        subject, expires_at, exp = cached
+        if exp <= time.time():  # PyJWT's own test, leeway 0
+            raise Unauthenticated("The token has expired.")
+        return subject, expires_at
+    decoded = _decode_claims(secret, token)
+    if len(token) <= _CACHED_TOKEN_CHARS:
+        _VERIFIED[(secret, token)] = (*decoded, int(decoded[1]))
+    return decoded
+
+
+def _decode_claims(secret: str, token: str) -> tuple[uuid.UUID | Platform, float]:
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}

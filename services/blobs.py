@@ -2,13 +2,17 @@
 
 An upload is first *staged* (streamed into a temp file while its size and SHA-256 are
 computed), then validated by the caller, then *committed* (atomically moved under a generated
-key) or *discarded*. Invariants:
+key) or *discarded*. The GraphQL endpoint stages a multipart file part as it arrives
+(``open_staging``, ``gql/uploads.py``): the request body is written once, straight into the
+staging file. Invariants:
 
-- Bytes are moved in ``CHUNK``-sized pieces and file I/O runs off the event loop; no blob is
-  ever held whole in memory.
-- Staging stops reading as soon as more than ``max_bytes`` have arrived, deletes what it
-  wrote and raises ``AttachmentRejected(ErrorCode.ATTACHMENT_TOO_LARGE)``; a failed or
-  cancelled stage leaves no temp file behind.
+- Bytes are written in pieces of at most ``FLUSH`` bytes and file I/O and hashing run off the
+  event loop; no blob is ever held whole in memory.
+- ``stage`` stops reading as soon as more than ``max_bytes`` have arrived, deletes what it
+  wrote and raises ``AttachmentRejected(ErrorCode.ATTACHMENT_TOO_LARGE)``; a ``StagingFile``
+  fed by the multipart parser deletes what it wrote at that point and drops the rest (the
+  body is read on, so the request can be answered); a failed or cancelled stage leaves no
+  temp file behind.
 - Storage keys are ``xx/yy/<32 hex>`` from ``uuid4``, never derived from user input; any other
   key is refused by ``path()``, so no key can name a file outside the store's root.
 - A committed blob is complete: it is fsync'ed before an atomic ``os.replace`` into place and
@@ -34,6 +38,8 @@ from typing import BinaryIO, Protocol
 from services.errors import AttachmentRejected, ErrorCode
 
 CHUNK = 64 * 1024
+#: A staging file collects this much before one write (and hash) in a worker thread.
+FLUSH = 256 * 1024
 _KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
 
 
@@ -52,10 +58,79 @@ class StagedBlob:
     sha256: str
 
 
+class StagingFile:
+    """One upload being written to a staging temp file, hashed on the way (one copy).
+
+    ``write`` refuses nothing: past ``max_bytes`` it deletes what it wrote, drops the rest
+    and sets ``too_large``, so a caller reading a request body can read on and answer with a
+    typed error. ``finish`` returns the `StagedBlob` (None if too large); ``abort`` deletes the
+    temp file. Both close the file; ``abort`` is safe after anything, also after ``finish``
+    (the blob is then the caller's to commit or discard, and ``abort`` deletes it)."""
+
+    def __init__(self, path: Path, file: BinaryIO, max_bytes: int, *, fsync: bool) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.too_large = False
+        self._file: BinaryIO | None = file
+        self._digest = hashlib.sha256()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._fsync = fsync
+
+    async def write(self, data: bytes) -> None:
+        if self.too_large or not data:
+            return
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            self.too_large = True
+            self._pending.clear()
+            self.abort()
+            return
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH:
+            await self._flush()
+
+    async def finish(self) -> StagedBlob | None:
+        if self.too_large:
+            return None
+        await self._flush()
+        file, self._file = self._file, None
+        assert file is not None, "finish() after abort()"
+        try:
+            await asyncio.to_thread(_close, file, self._fsync)
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            raise
+        return StagedBlob(tmp_path=self.path, size=self.size, sha256=self._digest.hexdigest())
+
+    def abort(self) -> None:
+        """Close and delete (synchronous: it must also run in a cancelled task's cleanup)."""
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
+        self.path.unlink(missing_ok=True)
+
+    async def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        assert self._file is not None
+        await asyncio.to_thread(_write, self._file, self._digest, data)
+
+
 class BlobStore(Protocol):
     """Where committed attachment bytes live: `LocalBlobStore` (files) or `S3BlobStore`."""
 
     async def stage(self, source: SupportsAsyncRead, *, max_bytes: int) -> StagedBlob: ...
+    async def open_staging(self, max_bytes: int) -> StagingFile:
+        """A staging file to write an upload into as it arrives (then `commit` or `discard`
+        its `StagedBlob`)."""
+        ...
+
     async def commit(self, staged: StagedBlob) -> str: ...
     async def discard(self, staged: StagedBlob) -> None: ...
     async def delete(self, key: str) -> None: ...
@@ -75,29 +150,34 @@ class BlobStore(Protocol):
 
 
 class LocalBlobStore:
-    """Blobs as files under ``root`` (``LIAISON_DATA_DIR/blobs`` or similar)."""
+    """Blobs as files under ``root`` (``LIAISON_DATA_DIR/blobs`` or similar).
 
-    def __init__(self, root: Path) -> None:
+    ``fsync=False`` is for a staging area whose files are copied elsewhere and deleted (the
+    object store's): nothing is committed from it, so nothing there needs to survive a crash.
+    """
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = root
         self.tmp_dir = root / "tmp"
+        self.fsync = fsync
+
+    async def open_staging(self, max_bytes: int) -> StagingFile:
+        tmp_path, file = await asyncio.to_thread(self._create_tmp)
+        return StagingFile(tmp_path, file, max_bytes, fsync=self.fsync)
 
     async def stage(self, source: SupportsAsyncRead, *, max_bytes: int) -> StagedBlob:
-        tmp_path, file = await asyncio.to_thread(self._create_tmp)
-        digest, size = hashlib.sha256(), 0
+        staging = await self.open_staging(max_bytes)
         try:
             while chunk := await source.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise AttachmentRejected(
-                        ErrorCode.ATTACHMENT_TOO_LARGE, f"File is larger than {max_bytes} bytes."
-                    )
-                await asyncio.to_thread(_write, file, digest, chunk)
-            await asyncio.to_thread(_flush, file)
+                await staging.write(chunk)
+                if staging.too_large:
+                    raise too_large(max_bytes)
+            blob = await staging.finish()
         except BaseException:
-            file.close()
-            tmp_path.unlink(missing_ok=True)
+            staging.abort()
             raise
-        return StagedBlob(tmp_path=tmp_path, size=size, sha256=digest.hexdigest())
+        assert blob is not None
+        return blob
 
     async def commit(self, staged: StagedBlob) -> str:
         hex_id = uuid.uuid4().hex
@@ -163,15 +243,24 @@ class LocalBlobStore:
         return removed
 
 
+def too_large(max_bytes: int) -> AttachmentRejected:
+    return AttachmentRejected(
+        ErrorCode.ATTACHMENT_TOO_LARGE, f"File is larger than {max_bytes} bytes."
+    )
+
+
 def _write(file: BinaryIO, digest: hashlib._Hash, chunk: bytes) -> None:
+    digest.update(chunk)  # releases the GIL for large buffers, as does the write
     file.write(chunk)
-    digest.update(chunk)
 
 
-def _flush(file: BinaryIO) -> None:
-    file.flush()
-    os.fsync(file.fileno())
-    file.close()
+def _close(file: BinaryIO, fsync: bool) -> None:
+    try:
+        file.flush()
+        if fsync:
+            os.fsync(file.fileno())
+    finally:
+        file.close()
 
 
 def _move_into_place(source: Path, dest: Path) -> None:

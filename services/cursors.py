@@ -12,6 +12,8 @@ import hmac
 import json
 from typing import Any
 
+import orjson
+
 from services.errors import ErrorCode, InvalidCursor, InvalidInput
 
 _MAC_BYTES = 12
@@ -22,7 +24,12 @@ class CursorCodec:
         self._key = hashlib.sha256(b"liaison-cursor:" + secret.encode()).digest()
 
     def encode(self, kind: str, *values: Any) -> str:
-        payload = json.dumps([kind, *values], separators=(",", ":")).encode()
+        # orjson: ~10x cheaper than json.dumps, and an inbox page encodes 20 cursors. The
+        # standard library takes what orjson refuses (a lone surrogate in a name).
+        try:
+            payload = orjson.dumps([kind, *values])
+        except orjson.JSONEncodeError:
+            payload = json.dumps([kind, *values], separators=(",", ":")).encode()
         mac = hmac.digest(self._key, payload, "sha256")[:_MAC_BYTES]
         return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
 

@@ -154,9 +154,11 @@ async def inbox_page(
     cursors: CursorCodec,
     *,
     with_total: bool = True,
+    edge_cursors: bool = True,
 ) -> Page[InboxItem]:
     """The viewer's conversations, newest activity first, keyset-paginated, in one statement
-    (plus a COUNT when `with_total`)."""
+    (plus a COUNT when `with_total`). `edge_cursors=False`: only the first and last items'
+    cursors are signed (`conversations.page_cursor`)."""
     require_messaging(viewer)
     conn = connections.get("default")
     sqlite = is_sqlite(conn)
@@ -179,12 +181,15 @@ async def inbox_page(
     rows = await fetch(conn, query, *args)
     total = await inbox_count(viewer, flt) if with_total else -1
     items = []
-    for row in rows[:first]:
-        at = row["last_activity_at"]
-        cursor_at = at if isinstance(at, str) else at.isoformat()
-        items.append(
-            (cursors.encode("inbox", cursor_at, str(row["conversation_id"])), _inbox_item(row))
-        )
+    shown = rows[:first]
+    last = len(shown) - 1
+    for index, row in enumerate(shown):
+        cursor = ""
+        if edge_cursors or index == 0 or index == last:
+            at = row["last_activity_at"]
+            cursor_at = at if isinstance(at, str) else at.isoformat()
+            cursor = cursors.encode("inbox", cursor_at, str(row["conversation_id"]))
+        items.append((cursor, _inbox_item(row)))
     return Page(items, len(rows) > first, after is not None, total)
 
 
@@ -195,43 +200,70 @@ def _parse_time(value: object) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _maybe_uuid(value: object) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+# Enum members by value: a dict look-up instead of `Enum(value)` (~0.7 µs each, three a row).
+_FOLDERS = {member.value: member for member in InboxFolder}
+_STATUSES = {member.value: member for member in PartnershipStatus}
+_KINDS = {member.value: member for member in AccountKind}
 
 
 def _inbox_item(row: dict[str, Any]) -> InboxItem:
-    conversation_id = _maybe_uuid(row["conversation_id"])
+    """One row as the read model; asyncpg hands UUIDs and datetimes, SQLite strings. Written
+    without helper calls: it runs for every row of every inbox page."""
+    UUID = uuid.UUID
+    conversation_id = row["conversation_id"]
+    if not isinstance(conversation_id, UUID):
+        conversation_id = UUID(str(conversation_id))
     last_message = None
-    if row["last_message_id"] is not None and row["m_seq"] is not None:
+    message_id = row["last_message_id"]
+    if message_id is not None and row["m_seq"] is not None:
+        sender_user_id = row["m_sender_user_id"]
+        sender_account_id = row["m_sender_account_id"]
         last_message = MessageRow(
-            id=_maybe_uuid(row["last_message_id"]),
-            conversation_id=conversation_id,
-            seq=row["m_seq"],
-            body=row["m_body"],
-            sent_at=_parse_time(row["m_sent_at"]),
-            client_message_id=row["m_client_message_id"],
-            sender_user_id=_maybe_uuid(row["m_sender_user_id"]),
-            sender_account_id=_maybe_uuid(row["m_sender_account_id"]),
+            message_id if isinstance(message_id, UUID) else UUID(str(message_id)),
+            conversation_id,
+            row["m_seq"],
+            row["m_body"],
+            _parse_time(row["m_sent_at"]),
+            row["m_client_message_id"],
+            sender_user_id if isinstance(sender_user_id, UUID) else UUID(str(sender_user_id)),
+            sender_account_id
+            if isinstance(sender_account_id, UUID)
+            else UUID(str(sender_account_id)),
         )
+    folder = _FOLDERS.get(row["folder"])
+    if folder is None:
+        folder = InboxFolder(row["folder"])
+    status = _STATUSES.get(row["status"])
+    if status is None:
+        status = PartnershipStatus(row["status"])
+    kind = _KINDS.get(row["counterpart_kind"])
+    if kind is None:
+        kind = AccountKind(row["counterpart_kind"])
+    assignee_id = row["assignee_id"]
+    last_message_at = row["last_message_at"]
+    partnership_id, brand_id = row["partnership_id"], row["brand_id"]
+    partner_id, counterpart_id = row["partner_id"], row["counterpart_id"]
     return InboxItem(
-        conversation_id=conversation_id,
-        last_seq=row["last_seq"],
-        last_read_seq=row["last_read_seq"],
-        folder=InboxFolder(row["folder"]),
-        priority=bool(row["priority"]),
-        assignee_id=None if row["assignee_id"] is None else _maybe_uuid(row["assignee_id"]),
-        last_message_at=None
-        if row["last_message_at"] is None
-        else _parse_time(row["last_message_at"]),
-        partnership_id=_maybe_uuid(row["partnership_id"]),
-        status=PartnershipStatus(row["status"]),
-        brand_id=_maybe_uuid(row["brand_id"]),
-        partner_id=_maybe_uuid(row["partner_id"]),
-        counterpart=CounterpartRow(
-            id=_maybe_uuid(row["counterpart_id"]),
-            name=row["counterpart_name"],
-            kind=AccountKind(row["counterpart_kind"]),
-            terms_version_accepted=row["counterpart_terms"],
+        conversation_id,
+        row["last_seq"],
+        row["last_read_seq"],
+        folder,
+        bool(row["priority"]),
+        None
+        if assignee_id is None
+        else assignee_id
+        if isinstance(assignee_id, UUID)
+        else UUID(str(assignee_id)),
+        None if last_message_at is None else _parse_time(last_message_at),
+        partnership_id if isinstance(partnership_id, UUID) else UUID(str(partnership_id)),
+        status,
+        brand_id if isinstance(brand_id, UUID) else UUID(str(brand_id)),
+        partner_id if isinstance(partner_id, UUID) else UUID(str(partner_id)),
+        CounterpartRow(
+            counterpart_id if isinstance(counterpart_id, UUID) else UUID(str(counterpart_id)),
+            row["counterpart_name"],
+            kind,
+            row["counterpart_terms"],
         ),
-        last_message=last_message,
+        last_message,
     )

@@ -5,15 +5,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models import AccountKind, Conversation, Partnership, PartnershipStatus, Permission
 from services.auth import Viewer
-from services.conversations import Page, search_term
+from services.conversations import Page, page_cursor, search_term
 from services.cursors import CursorCodec
 from services.errors import PermissionDenied
+from services.inbox import CounterpartRow
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRow:
+    """A partnership of the `partners` list and its partner account's shown fields, read in
+    one statement as plain values (no model instances)."""
+
+    id: uuid.UUID
+    status: PartnershipStatus
+    brand_id: uuid.UUID
+    partner_id: uuid.UUID
+    partner: CounterpartRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +49,17 @@ def matching(brand_id: uuid.UUID, flt: PartnerFilter) -> QuerySet[Partnership]:
 
 
 async def partners_page(
-    viewer: Viewer, flt: PartnerFilter, first: int, after: str | None, cursors: CursorCodec
-) -> Page[Partnership]:
-    """The viewer's brand's partnerships ordered by partner name. Brand users only."""
+    viewer: Viewer,
+    flt: PartnerFilter,
+    first: int,
+    after: str | None,
+    cursors: CursorCodec,
+    *,
+    edge_cursors: bool = True,
+) -> Page[PartnerRow]:
+    """The viewer's brand's partnerships ordered by partner name. Brand users only.
+    `edge_cursors=False`: only the first and last items' cursors are signed (see
+    `conversations.page_cursor`)."""
     if not viewer.can(Permission.PARTNERS_VIEW):
         raise PermissionDenied("This needs the PARTNERS_VIEW permission.")
     if viewer.account_kind is not AccountKind.BRAND:
@@ -51,14 +73,52 @@ async def partners_page(
             | Q(partner__name_folded=name, id__gt=uuid.UUID(str(pid)))
         )
     rows = (
-        await query.select_related("partner")
-        .order_by("partner__name_folded", "id")
+        await query.order_by("partner__name_folded", "id")
         .limit(first + 1)
+        .values(
+            "id",
+            "status",
+            "brand_id",
+            "partner_id",
+            "partner__name",
+            "partner__name_folded",
+            "partner__kind",
+            "partner__terms_version_accepted",
+        )
     )
+    shown = rows[:first]
     items = [
-        (cursors.encode("partners", p.partner.name_folded, str(p.id)), p) for p in rows[:first]
+        (
+            page_cursor(
+                cursors,
+                edge_cursors,
+                i,
+                len(shown),
+                "partners",
+                r["partner__name_folded"],
+                str(r["id"]),
+            ),
+            _partner_row(r),
+        )
+        for i, r in enumerate(shown)
     ]
     return Page(items, len(rows) > first, after is not None, total)
+
+
+def _partner_row(row: dict[str, Any]) -> PartnerRow:
+    partner_id = row["partner_id"]
+    return PartnerRow(
+        id=row["id"],
+        status=row["status"],
+        brand_id=row["brand_id"],
+        partner_id=partner_id,
+        partner=CounterpartRow(
+            id=partner_id,
+            name=row["partner__name"],
+            kind=row["partner__kind"],
+            terms_version_accepted=row["partner__terms_version_accepted"],
+        ),
+    )
 
 
 async def partnerships_by_ids(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Partnership]:

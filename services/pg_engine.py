@@ -9,6 +9,14 @@ requests that grows without limit. Three bounds, all settings:
   is busy for that long, `DependencyUnavailable("database")`;
 * a connect timeout, so a database that does not answer fails the same way.
 
+A connection goes back to the pool without asyncpg's reset statement (`SELECT
+pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, one extra round trip per
+release, i.e. per statement outside a transaction): Liaison's SQL takes no advisory locks,
+opens no cursors, LISTENs nowhere and never SETs a session variable (`statement_timeout`
+is a connection setting), so there is nothing to reset. asyncpg still rolls back a
+connection released inside a transaction (`Connection._reset`, which runs before the pool's
+`reset` callback).
+
 Selected by `gql.settings.tortoise_config` for ``postgres://`` URLs (``engine``).
 """
 
@@ -29,6 +37,10 @@ _POOL_DEFAULTS = {
     for name, parameter in inspect.signature(asyncpg.create_pool).parameters.items()
     if parameter.kind is inspect.Parameter.KEYWORD_ONLY
 }
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """The pool's `reset` callback: see the module's docstring."""
 
 
 class BoundedPool(Pool):
@@ -54,7 +66,7 @@ class BoundedAsyncpgClient(AsyncpgDBClient):
         self.pool_acquire_timeout = float(pool_acquire_timeout)
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
-        options = {**_POOL_DEFAULTS, **kwargs}
+        options = {**_POOL_DEFAULTS, "reset": _nothing_to_reset, **kwargs}
         pool = BoundedPool(None, acquire_timeout=self.pool_acquire_timeout, **options)
         await pool
         return pool

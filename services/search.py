@@ -22,7 +22,7 @@ from tortoise import connections
 
 from models import PartnershipStatus
 from services.auth import Viewer
-from services.conversations import Page, require_messaging
+from services.conversations import Page, page_cursor, require_messaging
 from services.cursors import CursorCodec
 from services.errors import ErrorCode, InvalidInput
 from services.inbox import MessageRow
@@ -287,8 +287,10 @@ async def search_messages(
     cursors: CursorCodec,
     *,
     with_total: bool = False,
+    edge_cursors: bool = True,
 ) -> Page[SearchHit]:
-    """A page of the viewer's messages matching `raw_query`, newest first.
+    """A page of the viewer's messages matching `raw_query`, newest first. `edge_cursors=False`:
+    only the first and last hits' cursors are signed (`conversations.page_cursor`).
 
     INVALID_ARGUMENT for a query without a word (or over its limits); INVALID_CURSOR for a
     cursor this search did not hand out."""
@@ -312,12 +314,19 @@ async def search_messages(
     page = rows[:first]
     filenames = await _filenames(conn, [r["message_id"] for r in page if r["has_attachments"]])
     items = []
-    for row in page:
+    last = len(page) - 1
+    for index, row in enumerate(page):
         message = _message(row)
         cut = snippet(query, [message.body, *filenames.get(message.id, [])])
         at = row["sent_at"]
-        cursor = cursors.encode(
-            CURSOR_KIND, at if isinstance(at, str) else at.isoformat(), str(message.id)
+        cursor = page_cursor(
+            cursors,
+            edge_cursors,
+            index,
+            last + 1,
+            CURSOR_KIND,
+            at if isinstance(at, str) else at.isoformat(),
+            str(message.id),
         )
         items.append((cursor, SearchHit(message, cut.text, cut.highlights)))
     total = -1

@@ -46,9 +46,9 @@ from models import (
 from services import events_log
 from services.accounts import terms_accepted
 from services.attachments import (
+    AnyUpload,
     ScanQueue,
     StagedFile,
-    Upload,
     create_blob,
     discard,
     stage_uploads,
@@ -115,7 +115,7 @@ async def send(
     body: str | None,
     *,
     services: SendServices,
-    uploads: Sequence[Upload] = (),
+    uploads: Sequence[AnyUpload] = (),
     client_message_id: str | None = None,
 ) -> SendResult:
     """Send a message from `viewer` to the counterpart account `recipient_account_id` (the
@@ -135,7 +135,7 @@ async def send(
     partnership = await find_partnership(
         viewer, parse_id(recipient_account_id, "recipientAccountId")
     )
-    if uploads:  # the rest of what can be refused before any file is staged or sniffed
+    if uploads:  # the rest of what can be refused before any file is sniffed
         await check_send(viewer, recipient_account_id, body, client_message_id, has_files=True)
     if services.limits is not None:
         await services.limits.check_send(
@@ -250,10 +250,11 @@ async def check_send(
     *,
     has_files: bool,
 ) -> None:
-    """What can be refused before any uploaded file is staged, sniffed or hashed: the
-    permission, the body and clientMessageId, the recipient (NOT_FOUND), the terms and —
-    when no clientMessageId could make this a replay of an earlier send — whether the
-    partnership's status lets the viewer send. `send_message` checks all of it again."""
+    """What can be refused before any uploaded file is sniffed (a multipart request's files
+    arrive staged and hashed, gql/uploads.py; others are staged after this): the permission,
+    the body and clientMessageId, the recipient (NOT_FOUND), the terms and — when no
+    clientMessageId could make this a replay of an earlier send — whether the partnership's
+    status lets the viewer send. `send_message` checks all of it again."""
     if not viewer.can(Permission.MESSAGING):
         raise PermissionDenied("Sending needs the MESSAGING permission.")
     check_client_message_id(client_message_id)

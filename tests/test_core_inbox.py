@@ -299,3 +299,27 @@ async def test_inbox_page_of_twenty_uses_a_constant_number_of_statements(api: Ap
     # viewer, count, page (with joins), messages, users, accounts, attachments.
     print(f"inbox statements: first=2 -> {len(small)}, first=20 -> {len(large)}")
     assert len(large) == len(small) <= 8, large
+
+
+async def test_every_edge_cursor_read_is_signed_and_resumes_after_its_edge(api: Api) -> None:
+    """Unread edge cursors are not signed (services.conversations.page_cursor); every cursor
+    a selection reads — directly or through a fragment — must resume right after its edge."""
+    _, pairs = await _brand_with_partners(api, [S.ACTIVE] * 4)
+    user = pairs[0].brand_user
+    for pair in pairs:
+        await send(api, user, pair.partner, "hi")
+    direct = (
+        "query($after: String) { inbox(first: 4, after: $after) { edges { cursor node { id } } } }"
+    )
+    spread = """query($after: String) { inbox(first: 4, after: $after) { ...Page } }
+      fragment Page on ConversationConnection { totalCount edges { cursor node { id } } }"""
+    for query in (direct, spread):
+        edges = (await api.data(query, {"after": None}, user=user))["inbox"]["edges"]
+        ids = [e["node"]["id"] for e in edges]
+        assert len(ids) == 4 and all(e["cursor"] for e in edges)
+        if query is spread:  # totalCount through a named fragment is counted too
+            total = (await api.data(query, {"after": None}, user=user))["inbox"]["totalCount"]
+            assert total == 4
+        for i, edge in enumerate(edges):
+            after = (await api.data(query, {"after": edge["cursor"]}, user=user))["inbox"]
+            assert [e["node"]["id"] for e in after["edges"]] == ids[i + 1 :]

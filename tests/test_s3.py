@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from gql.settings import Settings
-from models import AccountKind, Attachment, BulkSend, Conversation, Message, ScanStatus
+from models import AccountKind, Attachment, Blob, BulkSend, Conversation, Message, ScanStatus
 from services.s3_blobs import S3BlobStore, sweep_orphans
-from services.scanning.jobs import sweep_orphan_blobs
+from services.scanning.jobs import Finished, OrphanSweeper, scan_blob, sweep_orphan_blobs
 from tests.attachments_fixtures import (
     CORPUS,
     attachments_of,
@@ -343,3 +343,65 @@ class _Source:
 
     async def read(self, size: int = -1) -> bytes:
         return self.buffer.read(size)
+
+
+async def test_a_scan_reads_the_object_without_a_head_first(
+    app: Any,
+    app_settings: Settings,
+    s3_server: S3Server,
+    clamd_socket: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Opening the reader is the existence check (one round trip less per scan); an object
+    that is gone makes the attachment FAILED, not an outage."""
+
+    async def no_head(self: S3BlobStore, key: str) -> int:
+        raise AssertionError("the scan sent a HEAD before opening its reader")
+
+    monkeypatch.setattr(S3BlobStore, "size", no_head)
+    settings = dict(blob_url=s3_server.url, clamd=clamd_socket, data_dir=tmp_path)
+    async with scanning_app(app_settings, **settings) as (application, api):
+        pair = await make_pair()
+        sent = await send_files(api, pair, [("logo.png", (CORPUS / "valid.png").read_bytes())])
+        [attachment_id] = [a["id"] for a in sent["message"]["attachments"]]
+        assert (await wait_final([attachment_id]))[attachment_id] is ScanStatus.CLEAN
+        row = await Blob.get(id=attachment_id)  # a single send's blob has the attachment's id
+        queue = application.state.rt.scans
+        await queue.blobs.delete(row.storage_key)
+        await Blob.filter(id=row.id).update(scan_status=ScanStatus.PENDING)
+        outcome = await scan_blob(
+            row.id,
+            scanner=queue.scanner,
+            blobs=queue.blobs,
+            notifier=queue.notifier,
+            max_attempts=3,
+        )
+        assert outcome == Finished(
+            ScanStatus.FAILED, row.scan_attempts + 1, "stored file is missing"
+        )
+
+
+async def test_the_orphan_sweep_lists_the_bucket_once_per_interval(
+    app: Any, s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed: list[timedelta] = []
+    original = S3BlobStore.keys_older_than
+
+    async def counting(self: S3BlobStore, age: timedelta) -> list[str]:
+        listed.append(age)
+        return await original(self, age)
+
+    monkeypatch.setattr(S3BlobStore, "keys_older_than", counting)
+    store = S3BlobStore(s3_server.url, tmp_path)
+    hourly = OrphanSweeper(store, interval=3600)
+    for _ in range(3):
+        await hourly.maybe_sweep()
+    assert len(listed) == 1  # the first sweep only, then not for an hour
+    always = OrphanSweeper(store, interval=0)
+    for _ in range(3):
+        await always.maybe_sweep()
+    assert len(listed) == 4
+    env = {"LIAISON_BLOB_SWEEP_INTERVAL": "600", "LIAISON_JWT_SECRET": "x" * 40}
+    assert Settings.from_env(env).scan_policy.orphan_sweep_interval == 600
+    assert Settings(database_url="sqlite://:memory:").scan_policy.orphan_sweep_interval == 3600

@@ -17,7 +17,7 @@ from models import Attachment as AttachmentRow
 from models import Message as MessageRow
 from models import Participant
 from models import Partnership as PartnershipRow
-from services import conversations, inbox
+from services import conversations, inbox, partnerships
 from services.accounts import terms_accepted
 from services.conversations import Page
 from services.cursors import check_page_size
@@ -150,6 +150,8 @@ class Partnership:
     _id: strawberry.Private[uuid.UUID]
     _brand_id: strawberry.Private[uuid.UUID]
     _partner_id: strawberry.Private[uuid.UUID]
+    # Prefilled by the partners list's one-statement read; loaded on demand otherwise.
+    _partner: strawberry.Private[Account | None] = None
 
     @strawberry.field
     def brand(self, info: Info) -> Account:
@@ -157,7 +159,7 @@ class Partnership:
 
     @strawberry.field
     def partner(self, info: Info) -> Account:
-        return _awaited(load_account(info, self._partner_id))
+        return _account(info, self._partner, self._partner_id)
 
     @strawberry.field
     async def conversation(self, info: Info) -> Conversation | None:
@@ -169,6 +171,13 @@ class Partnership:
     @classmethod
     def from_row(cls, row: PartnershipRow) -> Partnership:
         return cls.from_ids(row.id, row.status, row.brand_id, row.partner_id)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_partner_row(cls, row: partnerships.PartnerRow) -> Partnership:
+        """A row of the partners list, its partner account prefilled (no further read)."""
+        partnership = cls.from_ids(row.id, row.status, row.brand_id, row.partner_id)
+        partnership._partner = _prefilled_account(row.partner)
+        return partnership
 
     @classmethod
     def from_ids(
@@ -283,12 +292,7 @@ class Conversation:
     @classmethod
     def from_inbox(cls, item: inbox.InboxItem, viewer_account: uuid.UUID) -> Conversation:
         """Everything the inbox shows, prefilled: no further reads for its usual fields."""
-        counterpart = Account(
-            id=strawberry.ID(str(item.counterpart.id)),
-            name=item.counterpart.name,
-            kind=item.counterpart.kind,
-            messaging_terms_accepted=terms_accepted(item.counterpart),
-        )
+        counterpart = _prefilled_account(item.counterpart)
         last = item.last_message
         last_message = None
         if last is not None:
@@ -313,6 +317,17 @@ class Conversation:
             _counterpart=counterpart,
             _last_message=last_message,
         )
+
+
+def _prefilled_account(row: inbox.CounterpartRow) -> Account:
+    """Another account as a one-statement read gives it (its messaging settings are never
+    shown to another account)."""
+    return Account(
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        kind=row.kind,
+        messaging_terms_accepted=terms_accepted(row),
+    )
 
 
 async def _load_user(info: Info, user_id: uuid.UUID) -> User | None:

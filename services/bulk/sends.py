@@ -28,7 +28,7 @@ from models import (
 )
 from services import events_log
 from services.accounts import terms_accepted
-from services.attachments import StagedFile, Upload, create_blob, discard, stage_uploads
+from services.attachments import AnyUpload, StagedFile, create_blob, discard, stage_uploads
 from services.auth import Viewer
 from services.blobs import BlobStore
 from services.conversations import Page
@@ -55,7 +55,7 @@ class BulkRequest:
     template_id: str | None
     client_bulk_id: str | None
     # Files every message carries: stored and scanned once, shared by all of them.
-    uploads: Sequence[Upload] = ()
+    uploads: Sequence[AnyUpload] = ()
 
 
 def require_bulk(viewer: Viewer) -> None:
@@ -122,7 +122,7 @@ async def create_bulk_send(
             ("clientBulkId",),
         )
     body = await _body(viewer, request)
-    if request.uploads:  # what can be refused before any file is staged or sniffed
+    if request.uploads:  # what can be refused before any file is sniffed
         _check_terms(await Account.get(id=viewer.account_id))
         if services.limits is not None:
             # Files reach storage: the request is charged like a sendMessage with them (one

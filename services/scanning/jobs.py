@@ -20,13 +20,13 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -84,13 +84,22 @@ async def scan_blob(
     if row.scan_status is not ScanStatus.PENDING:
         return Finished(row.scan_status, row.scan_attempts, row.scan_detail)
     try:
-        await blobs.size(row.storage_key)
+        # Opening is the existence check: one round trip to an object store, not a HEAD
+        # before the reader's own.
+        reader = await asyncio.to_thread(blobs.reader, row.storage_key)
     except FileNotFoundError:
         # The database is the record, but bytes that are gone cannot come back.
         return await _finish(row, ScanStatus.FAILED, "stored file is missing", notifier)
+    handed_over = False
+
+    def source() -> BinaryIO:
+        nonlocal handed_over
+        handed_over = True  # the scanner closes what it was given
+        return reader
+
     started = time.monotonic()
     try:
-        verdict = await scanner.scan(partial(blobs.reader, row.storage_key))
+        verdict = await scanner.scan(source)
     except ScannerUnavailable as error:
         metrics.SCAN_JOBS.labels("RETRY").inc()
         # Decided by this attempt's own failure first: a ping alone races with a clamd that
@@ -102,6 +111,9 @@ async def scan_blob(
             await _note(row.id, scan_detail=f"clamd unavailable: {error}"[:MAX_DETAIL])
             return Retry(1, str(error))
         return await _record_failure(row, str(error), notifier, max_attempts)
+    finally:
+        if not handed_over:  # clamd was never reached
+            reader.close()
     metrics.SCAN_DURATION.observe(time.monotonic() - started)
     if isinstance(verdict, Clean):
         return await _finish(row, ScanStatus.CLEAN, None, notifier)
@@ -210,6 +222,21 @@ async def stale_pending(older_than: float, limit: int = 1000) -> list[uuid.UUID]
         .values_list("id", flat=True)
     )
     return [uuid.UUID(str(r)) for r in rows]
+
+
+class OrphanSweeper:
+    """`sweep_orphan_blobs` at most once per `interval` seconds (the first call sweeps)."""
+
+    def __init__(self, blobs: BlobStore, interval: float) -> None:
+        self.blobs, self.interval = blobs, interval
+        self._next = 0.0
+
+    async def maybe_sweep(self) -> int:
+        now = time.monotonic()
+        if now < self._next:
+            return 0
+        self._next = now + self.interval
+        return await sweep_orphan_blobs(self.blobs)
 
 
 async def sweep_orphan_blobs(blobs: BlobStore, age: timedelta | None = None) -> int:

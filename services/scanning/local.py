@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from services import events_log
 from services.blobs import BlobStore
 from services.scanning.jobs import (
+    OrphanSweeper,
     Retry,
     Scanner,
     scan_blob,
     stale_pending,
-    sweep_orphan_blobs,
 )
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
 
@@ -39,6 +39,7 @@ class InProcessScanQueue:
     ) -> None:
         self.blobs, self.scanner, self.notifier = blobs, scanner, notifier
         self.max_attempts, self.policy = max_attempts, policy
+        self._orphans = OrphanSweeper(blobs, policy.orphan_sweep_interval)
         self._queue: asyncio.Queue[uuid.UUID] = asyncio.Queue()
         # Queued, being scanned or waiting for a retry: a job is alive while its id is here.
         self._live: set[uuid.UUID] = set()
@@ -89,7 +90,7 @@ class InProcessScanQueue:
         were not already queued here."""
         ids = [i for i in await stale_pending(older_than) if i not in self._live]
         await self.enqueue(ids)
-        await sweep_orphan_blobs(self.blobs)
+        await self._orphans.maybe_sweep()
         return len(ids)
 
     async def join(self) -> None:

@@ -16,6 +16,9 @@ class ScanPolicy:
       seconds belongs to a dead worker and is reclaimed (XAUTOCLAIM) by another one.
     - Every ``sweep_interval`` seconds, attachments PENDING for more than ``sweep_age``
       seconds without a live job are enqueued again: the database is the record.
+    - Every ``orphan_sweep_interval`` seconds (at the first sweep, then on the sweep after
+      each interval), an object store is listed for objects no attachment references
+      (``jobs.sweep_orphan_blobs``): listing a whole bucket is too costly for every sweep.
     """
 
     retry_base: float = 1.0
@@ -24,6 +27,7 @@ class ScanPolicy:
     heartbeat: float = 5.0
     sweep_interval: float = 60.0
     sweep_age: float = 120.0
+    orphan_sweep_interval: float = 3600.0
     concurrency: int = 4
 
     def backoff(self, attempts: int) -> float:

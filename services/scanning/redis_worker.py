@@ -30,11 +30,11 @@ from services import events_log
 from services.blobs import BlobStore
 from services.scanning.jobs import (
     Finished,
+    OrphanSweeper,
     Outcome,
     Scanner,
     scan_blob,
     stale_pending,
-    sweep_orphan_blobs,
 )
 from services.scanning.policy import DEFAULT_POLICY, ScanPolicy
 from services.scanning.redis_queue import JOB_TTL_SECONDS, Keys, connect, enqueue, job_state
@@ -67,6 +67,7 @@ class RedisScanWorker:
         self.redis: Redis = connect(url, timeout=None)
         self.scanner, self.blobs, self.notifier = scanner, blobs, notifier
         self.max_attempts, self.policy = max_attempts, policy
+        self._orphans = OrphanSweeper(blobs, policy.orphan_sweep_interval)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._promote = self.redis.register_script(_PROMOTE)
         self._inflight: set[asyncio.Task[None]] = set()
@@ -109,7 +110,7 @@ class RedisScanWorker:
         if lost:
             log.info("scan sweeper: enqueueing %d PENDING attachments without a job", len(lost))
             await enqueue(self.redis, self.keys, lost)
-        await sweep_orphan_blobs(self.blobs)
+        await self._orphans.maybe_sweep()
         return len(lost)
 
     async def _ensure_group(self) -> None:
