@@ -9,8 +9,8 @@ Two places turn a failure classified by `services.faults.unavailable_dependency`
   lane, gql.lane, does the same through `rewrite_outages`).
 * `JsonServerErrors`, an ASGI middleware, for everything outside GraphQL execution
   (authentication, downloads, the CSV export, the view itself): a JSON 503 for an outage and a
-  JSON 500 for anything else, never Starlette's plain-text page. A websocket that fails before
-  it is accepted is closed with 1013 ("try again later").
+  JSON 500 for anything else, never Starlette's plain-text page. A websocket that fails is
+  closed with 1013 ("try again later"), before or after it is accepted.
 """
 
 from __future__ import annotations
