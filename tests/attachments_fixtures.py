@@ -2,7 +2,7 @@
 
 An app here is built like conftest's: ``create_app`` + its lifespan + ``httpx.ASGITransport``,
 on the same database and data directory as the session ``app`` (which must be running: the
-lifespan re-initialises Tortoise with the same configuration).
+lifespan runs in a Tortoise context of its own, see `scanning_app`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import tortoise.context as tortoise_context
 from starlette.applications import Starlette
-from tortoise import Tortoise
 
 from gql.app import create_app
 from gql.settings import Settings
@@ -39,11 +39,20 @@ ATTACHMENT = "query($id: ID!) { conversation(id: $id) { messages(last: 1) { edge
 async def scanning_app(
     settings: Settings, policy: ScanPolicy = FAST, **overrides: Any
 ) -> AsyncIterator[tuple[Starlette, Api]]:
-    """An app whose settings differ from the session app's by ``overrides``."""
+    """An app whose settings differ from the session app's by ``overrides``.
+
+    It runs in a Tortoise context of its own: initialising the ORM again in the session app's
+    context closed that context's connections under the session app's background tasks (the
+    bulk sweeper), whose query in flight then reconnected through a client nobody owned any
+    more. Its aiosqlite thread is not a daemon, so the test process never exited (CI waited
+    80 minutes after the summary), and the orphan's collection failed unrelated tests."""
     application = create_app(settings.with_overrides(**overrides))
     queue = application.state.rt.scans
     if hasattr(queue, "policy"):
         queue.policy = policy
+    session_context = tortoise_context.get_current_context()
+    tortoise_context._global_context = None  # the app's init makes its own context global
+    previous = tortoise_context._current_context.set(tortoise_context.TortoiseContext())
     try:
         async with application.router.lifespan_context(application):
             transport = httpx.ASGITransport(app=application)
@@ -52,8 +61,8 @@ async def scanning_app(
             ) as client:
                 yield application, Api(client, JWT_SECRET)
     finally:
-        # Our lifespan closed the ORM's connections: give them back to the session app.
-        await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
+        tortoise_context._current_context.reset(previous)
+        tortoise_context._global_context = session_context
 
 
 async def send_files(
