@@ -7,9 +7,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 from tortoise.backends.base.config_generator import expand_db_url
 
 if TYPE_CHECKING:
@@ -20,36 +23,6 @@ DEFAULT_DATA_DIR = ".data"
 
 class SettingsError(ValueError):
     """A setting in the environment has a value we cannot use."""
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def _hour(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _int(env, name, default)
-    if not 0 <= value <= 23:
-        raise SettingsError(f"{name} must be an hour from 0 to 23, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {raw!r}")
-    return value
 
 
 def _smtp_url(raw: str | None) -> str | None:
@@ -65,27 +38,101 @@ def _smtp_url(raw: str | None) -> str | None:
     return raw
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+Seconds = Annotated[float, Field(gt=0)]
 
 
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    raw = env.get(name, "")
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
+class _Environment(BaseSettings):
+    """What the environment may set, parsed and checked by pydantic-settings: each field is
+    `LIAISON_<FIELD>` unless an alias names it. No defaults here: an unset or empty variable
+    leaves the `Settings` default, so every default is written once, in `Settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="LIAISON_", env_ignore_empty=True, extra="ignore")
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    clamd: str | None = None
+    data_dir: Path | None = None
+    jwt_secret: str | None = None
+    allowed_origins: str | None = None  # comma-separated
+    env: Literal["development", "production", "test"] | None = None
+    max_attachment_bytes: int | None = None
+    max_query_cost: int | None = None
+    rate_limit_user_per_minute: int | None = None
+    rate_limit_account_per_minute: int | None = None
+    rate_limit_upload_bytes_per_minute: int | None = None
+    scan_max_attempts: int | None = None
+    bulk_lease_seconds: Seconds | None = None
+    bulk_chunk_size: int | None = None
+    subscriber_queue_size: int | None = None
+    ws_compression: bool | None = None
+    ws_max_message_bytes: int | None = None
+    live_fast_path: bool | None = None
+    metrics_token: str | None = None
+    public_url: str | None = None
+    executor: Literal["compiled", "graphql-core", "compare"] | None = None
+    known_document_lane: Literal["on", "off", "compare"] | None = None
+    persisted_queries: Path | None = None
+    db_statement_timeout_seconds: Seconds | None = Field(
+        None, validation_alias="LIAISON_DB_STATEMENT_TIMEOUT"
+    )
+    db_pool_timeout_seconds: Seconds | None = Field(
+        None, validation_alias="LIAISON_DB_POOL_TIMEOUT"
+    )
+    blob_url: str | None = None
+    scan_retry_base_seconds: Seconds | None = Field(
+        None, validation_alias="LIAISON_SCAN_RETRY_BASE"
+    )
+    scan_retry_cap_seconds: Seconds | None = Field(None, validation_alias="LIAISON_SCAN_RETRY_CAP")
+    scan_reclaim_idle_seconds: Seconds | None = Field(
+        None, validation_alias="LIAISON_SCAN_RECLAIM_IDLE"
+    )
+    scan_sweep_interval_seconds: Seconds | None = Field(
+        None, validation_alias="LIAISON_SCAN_SWEEP_INTERVAL"
+    )
+    scan_sweep_age_seconds: Seconds | None = Field(None, validation_alias="LIAISON_SCAN_SWEEP_AGE")
+    blob_sweep_interval_seconds: Seconds | None = Field(
+        None, validation_alias="LIAISON_BLOB_SWEEP_INTERVAL"
+    )
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    notify_delay_seconds: int | None = None
+    digest_hour_utc: Annotated[int, Field(ge=0, le=23)] | None = None
+    app_url: str | None = None
+    max_header_bytes: int | None = None
+    header_timeout_seconds: Seconds | None = Field(None, validation_alias="LIAISON_HEADER_TIMEOUT")
+
+    @classmethod
+    def read(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """The settings `env` sets, by `Settings` field name; SettingsError names the
+        variable that is wrong."""
+        source = _MappingSource(cls, env)
+        try:
+            values = cls.model_validate(source())
+        except ValidationError as error:
+            problems = []
+            for problem in error.errors():
+                name = str(problem["loc"][0]) if problem["loc"] else ""
+                field = cls.model_fields.get(name)
+                variable = name if name.startswith("LIAISON_") else f"LIAISON_{name.upper()}"
+                if field is not None and isinstance(field.validation_alias, str):
+                    variable = field.validation_alias
+                problems.append(f"{variable}: {problem['msg']}, got {problem.get('input')!r}")
+            raise SettingsError("; ".join(problems)) from None
+        return values.model_dump(exclude_none=True)
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
-    raw = env.get(name, "").strip() or choices[0]
-    if raw not in choices:
-        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-    return raw
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source over any mapping (os.environ by default)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._mapping = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        stripped = {name: value.strip() for name, value in self._mapping.items()}
+        return parse_env_vars(
+            stripped, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
 
 
 @dataclass(frozen=True)
@@ -197,65 +244,19 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        data_dir = Path(env.get("LIAISON_DATA_DIR") or DEFAULT_DATA_DIR)
-        database_url = env.get("LIAISON_DATABASE_URL") or f"sqlite://{data_dir / 'liaison.db'}"
-        liaison_env = env.get("LIAISON_ENV", "development")
-        if liaison_env not in ("development", "production", "test"):
-            raise SettingsError("LIAISON_ENV must be development, production or test")
-        secret = env.get("LIAISON_JWT_SECRET", "")
-        if not secret:
-            if liaison_env == "production":
+        values = _Environment.read(os.environ if env is None else env)
+        data_dir = values.setdefault("data_dir", Path(DEFAULT_DATA_DIR))
+        values.setdefault("database_url", f"sqlite://{data_dir / 'liaison.db'}")
+        if "allowed_origins" in values:
+            origins = (part.strip() for part in values["allowed_origins"].split(","))
+            values["allowed_origins"] = tuple(origin for origin in origins if origin)
+        values["blob_url"] = _blob_url(values.get("blob_url"))
+        values["smtp_url"] = _smtp_url(values.get("smtp_url"))
+        if not values.get("jwt_secret"):
+            if values.get("env") == "production":
                 raise SettingsError("LIAISON_JWT_SECRET is required in production")
-            secret = _dev_secret(data_dir)
-        return cls(
-            database_url=database_url,
-            redis_url=env.get("LIAISON_REDIS_URL") or None,
-            clamd=env.get("LIAISON_CLAMD") or None,
-            data_dir=data_dir,
-            jwt_secret=secret,
-            allowed_origins=_list(env, "LIAISON_ALLOWED_ORIGINS"),
-            env=liaison_env,
-            max_attachment_bytes=_int(env, "LIAISON_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
-            max_query_cost=_int(env, "LIAISON_MAX_QUERY_COST", 50_000),
-            rate_limit_user_per_minute=_int(env, "LIAISON_RATE_LIMIT_USER_PER_MINUTE", 120),
-            rate_limit_account_per_minute=_int(env, "LIAISON_RATE_LIMIT_ACCOUNT_PER_MINUTE", 1200),
-            rate_limit_upload_bytes_per_minute=_int(
-                env, "LIAISON_RATE_LIMIT_UPLOAD_BYTES_PER_MINUTE", 500 * 1024 * 1024
-            ),
-            scan_max_attempts=_int(env, "LIAISON_SCAN_MAX_ATTEMPTS", 8),
-            bulk_lease_seconds=_float(env, "LIAISON_BULK_LEASE_SECONDS", 10.0),
-            bulk_chunk_size=_int(env, "LIAISON_BULK_CHUNK_SIZE", 250),
-            subscriber_queue_size=_int(env, "LIAISON_SUBSCRIBER_QUEUE_SIZE", 1000),
-            ws_compression=_bool(env, "LIAISON_WS_COMPRESSION", False),
-            ws_max_message_bytes=_int(env, "LIAISON_WS_MAX_MESSAGE_BYTES", 1024 * 1024),
-            live_fast_path=_bool(env, "LIAISON_LIVE_FAST_PATH", True),
-            metrics_token=env.get("LIAISON_METRICS_TOKEN") or None,
-            public_url=env.get("LIAISON_PUBLIC_URL", "http://127.0.0.1:8000"),
-            executor=_choice(env, "LIAISON_EXECUTOR", ("compiled", "graphql-core", "compare")),
-            known_document_lane=_choice(
-                env, "LIAISON_KNOWN_DOCUMENT_LANE", ("on", "off", "compare")
-            ),
-            persisted_queries=Path(env["LIAISON_PERSISTED_QUERIES"])
-            if env.get("LIAISON_PERSISTED_QUERIES")
-            else None,
-            db_statement_timeout_seconds=_float(env, "LIAISON_DB_STATEMENT_TIMEOUT", 15.0),
-            db_pool_timeout_seconds=_float(env, "LIAISON_DB_POOL_TIMEOUT", 5.0),
-            blob_url=_blob_url(env.get("LIAISON_BLOB_URL") or None),
-            scan_retry_base_seconds=_float(env, "LIAISON_SCAN_RETRY_BASE", 1.0),
-            scan_retry_cap_seconds=_float(env, "LIAISON_SCAN_RETRY_CAP", 60.0),
-            scan_reclaim_idle_seconds=_float(env, "LIAISON_SCAN_RECLAIM_IDLE", 15.0),
-            scan_sweep_interval_seconds=_float(env, "LIAISON_SCAN_SWEEP_INTERVAL", 60.0),
-            scan_sweep_age_seconds=_float(env, "LIAISON_SCAN_SWEEP_AGE", 120.0),
-            blob_sweep_interval_seconds=_float(env, "LIAISON_BLOB_SWEEP_INTERVAL", 3600.0),
-            smtp_url=_smtp_url(env.get("LIAISON_SMTP_URL") or None),
-            mail_from=env.get("LIAISON_MAIL_FROM") or "Liaison <notifications@localhost>",
-            notify_delay_seconds=_int(env, "LIAISON_NOTIFY_DELAY_SECONDS", 300),
-            digest_hour_utc=_hour(env, "LIAISON_DIGEST_HOUR_UTC", 8),
-            app_url=env.get("LIAISON_APP_URL", ""),
-            max_header_bytes=_int(env, "LIAISON_MAX_HEADER_BYTES", 16 * 1024),
-            header_timeout_seconds=_float(env, "LIAISON_HEADER_TIMEOUT", 10.0),
-        )
+            values["jwt_secret"] = _dev_secret(data_dir)
+        return cls(**values)
 
 
 def _blob_url(raw: str | None) -> str | None:
