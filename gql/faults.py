@@ -124,11 +124,7 @@ class JsonServerErrors:
         try:
             await self.app(scope, receive, send)
         except Exception as exc:
-            dependency = unavailable_dependency(exc)
-            if dependency is None:
-                log.exception("unhandled error on %s", scope.get("path"))
-            else:
-                log.warning("%s unavailable on %s: %s", dependency, scope.get("path"), exc)
+            _log_failure(exc, scope)
             with contextlib.suppress(Exception):  # already closed: nothing to tell
                 await send({"type": "websocket.close", "code": WS_TRY_AGAIN_LATER})
 
@@ -144,11 +140,7 @@ class JsonServerErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            dependency = unavailable_dependency(exc)
-            if dependency is None:
-                log.exception("unhandled error on %s", scope.get("path"))
-            else:
-                log.warning("%s unavailable on %s: %s", dependency, scope.get("path"), exc)
+            dependency = _log_failure(exc, scope)
             if started:
                 return  # the response is under way; the server closes the connection
             if dependency is None:
@@ -162,3 +154,14 @@ class JsonServerErrors:
                     retryAfterSeconds=RETRY_AFTER_SECONDS,
                 )
             await response(scope, receive, send)
+
+
+def _log_failure(exc: Exception, scope: Scope) -> str | None:
+    """Log a request's failure: an outage as one line, anything else with its traceback.
+    Returns the dependency that is away, if that is what failed."""
+    dependency = unavailable_dependency(exc)
+    if dependency is None:
+        log.exception("unhandled error on %s", scope.get("path"))
+    else:
+        log.warning("%s unavailable on %s: %s", dependency, scope.get("path"), exc)
+    return dependency
